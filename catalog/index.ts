@@ -1,0 +1,360 @@
+import { execFileSync } from "child_process";
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { LineCounter, parseDocument } from "yaml";
+import { ImageBase, ImageMetadata, ImagePlatform, ImagePort, METADATA_FILE, StreamingProtocol, metadataSchema } from "./metadata";
+
+export * from "./metadata";
+
+/** The repository root: the folder holding Pulumi.yaml. */
+export const REPO_ROOT = path.resolve(__dirname, "..");
+
+/** One buildable image of the catalog: an image folder, or a variant declared in its metadata. */
+export interface CatalogImage {
+    name: string;
+    /** Folder relative to the repository root, e.g. `images/chrome-selkies`. */
+    folder: string;
+    /** Dockerfile name inside the folder. */
+    dockerfile: string;
+    /** Metadata file relative to the repository root. */
+    metadataFile: string;
+    /** Set on variants: the app image they are a flavour of. */
+    variantOf?: string;
+    title: string;
+    description: string;
+    version: string;
+    kind: ImageMetadata["kind"];
+    category: string;
+    base: ImageBase;
+    platforms: ImagePlatform[];
+    ports: ImagePort[];
+    gpu: ImageMetadata["gpu"];
+    streamingProtocol: StreamingProtocol;
+    license: string;
+    icon?: string;
+    tags: string[];
+    resources?: { cpu: string; memory: string };
+    platformBuildArgs: ImageMetadata["platformBuildArgs"];
+    /** Names of the variants of this image (on app images only). */
+    variants: string[];
+}
+
+export interface Catalog {
+    /** Every image, bases before the images built on them. */
+    images: CatalogImage[];
+    get(name: string): CatalogImage;
+    /** The image and every catalog base below it, base first. */
+    chain(name: string): CatalogImage[];
+}
+
+/** A malformed catalog: every problem names the file, the line where known, and the field. */
+export class CatalogError extends pulumi.RunError {
+    constructor(readonly problems: string[]) {
+        super(
+            `The image catalog has ${problems.length} problem${problems.length === 1 ? "" : "s"}; nothing was created or changed:\n` +
+                problems.map((p, i) => `  ${i + 1}. ${p}`).join("\n"),
+        );
+        this.name = "CatalogError";
+    }
+}
+
+function readMetadata(root: string, folder: string, problems: string[]): ImageMetadata | undefined {
+    const rel = path.join("images", folder, METADATA_FILE);
+    const file = path.join(root, rel);
+    if (!fs.existsSync(file)) {
+        problems.push(`${rel}: missing. Every folder under images/ needs its metadata file (see images/README.md, "Adding an image").`);
+        return undefined;
+    }
+    const lineCounter = new LineCounter();
+    const doc = parseDocument(fs.readFileSync(file, "utf8"), { lineCounter, prettyErrors: false });
+    if (doc.errors.length > 0) {
+        for (const e of doc.errors) {
+            const { line, col } = lineCounter.linePos(e.pos[0]);
+            problems.push(`${rel}:${line}:${col}: not valid YAML: ${e.message.split("\n")[0]}`);
+        }
+        return undefined;
+    }
+    const result = metadataSchema.safeParse(doc.toJS());
+    if (!result.success) {
+        for (const issue of result.error.issues) {
+            const field = issue.path.join(".") || "(top level)";
+            let where = rel;
+            const node = issue.path.length > 0 ? doc.getIn(issue.path, true) : undefined;
+            const range = (node as { range?: [number, number, number] } | undefined)?.range;
+            if (range) where += `:${lineCounter.linePos(range[0]).line}`;
+            const message =
+                issue.code === "unrecognized_keys"
+                    ? `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `'${k}'`).join(", ")}; the fields are listed in images/README.md`
+                    : issue.message === "Required"
+                      ? "missing; this field is required"
+                      : issue.message;
+            problems.push(`${where}: field '${field}': ${message}`);
+        }
+        return undefined;
+    }
+    return result.data;
+}
+
+function portClashes(image: CatalogImage, problems: string[]): void {
+    const byNumber = new Map<string, string>();
+    const names = new Set<string>();
+    for (const p of image.ports) {
+        const key = `${p.port}/${p.protocol}`;
+        if (byNumber.has(key)) {
+            problems.push(`${image.metadataFile}: image '${image.name}': port ${key} is declared twice ('${byNumber.get(key)}' and '${p.name}')`);
+        }
+        if (names.has(p.name)) problems.push(`${image.metadataFile}: image '${image.name}': port name '${p.name}' is used twice`);
+        byNumber.set(key, p.name);
+        names.add(p.name);
+    }
+}
+
+/** Reads and checks every `images/<name>/image.yaml`; throws CatalogError listing every problem. */
+export function loadCatalog(root: string = REPO_ROOT): Catalog {
+    const problems: string[] = [];
+    const imagesDir = path.join(root, "images");
+    const folders = fs
+        .readdirSync(imagesDir, { withFileTypes: true })
+        .filter((d) => d.isDirectory())
+        .map((d) => d.name)
+        .sort();
+    const images: CatalogImage[] = [];
+    for (const folder of folders) {
+        const meta = readMetadata(root, folder, problems);
+        if (!meta) continue;
+        const metadataFile = path.join("images", folder, METADATA_FILE);
+        if (!/^[a-z0-9]+(?:-[a-z0-9]+)*$/.test(folder)) {
+            problems.push(`images/${folder}: folder names are image names: lowercase letters, digits and single hyphens`);
+        }
+        if (!fs.existsSync(path.join(root, "images", folder, "Dockerfile"))) {
+            problems.push(`images/${folder}/Dockerfile: missing`);
+        }
+        const image: CatalogImage = {
+            name: folder,
+            folder: path.join("images", folder),
+            dockerfile: "Dockerfile",
+            metadataFile,
+            title: meta.title,
+            description: meta.description,
+            version: meta.version,
+            kind: meta.kind,
+            category: meta.category,
+            base: meta.base,
+            platforms: meta.platforms,
+            ports: meta.ports,
+            gpu: meta.gpu,
+            streamingProtocol: meta.streamingProtocol,
+            license: meta.license,
+            icon: meta.icon,
+            tags: meta.tags,
+            resources: meta.resources,
+            platformBuildArgs: meta.platformBuildArgs,
+            variants: meta.variants.map((v) => `${folder}-${v.name}`),
+        };
+        images.push(image);
+        for (const v of meta.variants) {
+            if (!fs.existsSync(path.join(root, "images", folder, v.dockerfile))) {
+                problems.push(`${metadataFile}: variant '${v.name}': ${path.join("images", folder, v.dockerfile)} is missing`);
+            }
+            images.push({
+                ...image,
+                name: `${folder}-${v.name}`,
+                dockerfile: v.dockerfile,
+                variantOf: folder,
+                title: v.title ?? `${meta.title} (${v.name})`,
+                description: v.description ?? meta.description,
+                base: v.base,
+                platforms: v.platforms ?? meta.platforms,
+                ports: v.ports,
+                streamingProtocol: v.streamingProtocol,
+                platformBuildArgs: {},
+                variants: [],
+            });
+        }
+    }
+
+    const byName = new Map<string, CatalogImage>();
+    for (const image of images) {
+        const other = byName.get(image.name);
+        if (other) {
+            problems.push(`${image.metadataFile}: image name '${image.name}' is also used by ${other.metadataFile}; names must be unique`);
+        }
+        byName.set(image.name, image);
+        portClashes(image, problems);
+    }
+    for (const image of images) {
+        if (!("image" in image.base)) continue;
+        const base = byName.get(image.base.image);
+        if (!base) {
+            problems.push(
+                `${image.metadataFile}: field 'base.image': unknown catalog image '${image.base.image}'${image.variantOf ? ` (variant '${image.name}')` : ""}; the catalog has: ${[...byName.keys()].join(", ")}`,
+            );
+        } else if (base.kind !== "base") {
+            problems.push(`${image.metadataFile}: field 'base.image': '${base.name}' is not a base image (its kind is '${base.kind}')`);
+        } else {
+            for (const p of image.platforms) {
+                if (!base.platforms.includes(p)) {
+                    problems.push(`${image.metadataFile}: platform ${p} is not built for its base '${base.name}' (${base.metadataFile})`);
+                }
+            }
+        }
+    }
+
+    // Order: bases before their children; a cycle is an error.
+    const ordered: CatalogImage[] = [];
+    const state = new Map<string, "visiting" | "done">();
+    const visit = (image: CatalogImage, trail: string[]): void => {
+        if (state.get(image.name) === "done") return;
+        if (state.get(image.name) === "visiting") {
+            problems.push(`${image.metadataFile}: base images form a cycle: ${[...trail, image.name].join(" -> ")}`);
+            return;
+        }
+        state.set(image.name, "visiting");
+        if ("image" in image.base) {
+            const base = byName.get(image.base.image);
+            if (base) visit(base, [...trail, image.name]);
+        }
+        state.set(image.name, "done");
+        ordered.push(image);
+    };
+    for (const image of images) visit(image, []);
+
+    if (problems.length > 0) throw new CatalogError(problems);
+    return {
+        images: ordered,
+        get(name) {
+            const image = byName.get(name);
+            if (!image) throw new Error(`unknown image '${name}'; the catalog has: ${[...byName.keys()].join(", ")}`);
+            return image;
+        },
+        chain(name) {
+            const chain: CatalogImage[] = [];
+            for (let image: CatalogImage | undefined = this.get(name); image; ) {
+                chain.unshift(image);
+                image = "image" in image.base ? byName.get(image.base.image) : undefined;
+            }
+            return chain;
+        },
+    };
+}
+
+export interface SourceInfo {
+    /** The last commit that changed the image's folder: its revision label. */
+    revision: string;
+    /** That commit's date, ISO 8601: the image's created label (a date of the source, never of the build). */
+    created: string;
+}
+
+/**
+ * Revision and date of the last commit touching a folder. Tied to the folder, not to HEAD, so a
+ * commit elsewhere leaves the image's build inputs unchanged and the image is not rebuilt.
+ */
+export function sourceInfo(folder: string, root: string = REPO_ROOT): SourceInfo {
+    try {
+        const out = execFileSync("git", ["log", "-1", "--format=%H %cI", "--", folder], {
+            cwd: root,
+            encoding: "utf8",
+            stdio: ["ignore", "pipe", "ignore"],
+        }).trim();
+        const [revision, created] = out.split(" ");
+        if (revision && created) return { revision, created };
+    } catch {
+        // Not a git checkout (an exported tarball): fall through to the stable placeholder.
+    }
+    return { revision: "unknown", created: "1970-01-01T00:00:00Z" };
+}
+
+/** The repository address from package.json: the source label of every image. */
+export function sourceUrl(root: string = REPO_ROOT): string {
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { repository?: { url?: string } | string };
+    const url = typeof pkg.repository === "string" ? pkg.repository : pkg.repository?.url;
+    return (url ?? "").replace(/^git\+/, "").replace(/\.git$/, "");
+}
+
+export interface BuildArgsOptions {
+    platform: ImagePlatform;
+    /** The base image reference: the catalog base's digest, or the external reference from metadata. */
+    baseImage: string;
+    source: SourceInfo;
+    sourceUrl: string;
+}
+
+/**
+ * Build arguments of an image. The OCI labels are declared in each Dockerfile from these
+ * arguments, so the metadata file stays their single source. Everything here is a function of the
+ * metadata, the platform, the base and the folder's last commit: no clock, no randomness.
+ */
+export function buildArgs(image: CatalogImage, opts: BuildArgsOptions): Record<string, string> {
+    return {
+        BASE_IMAGE: opts.baseImage,
+        OCI_TITLE: image.title,
+        OCI_DESCRIPTION: image.description,
+        OCI_VERSION: image.version,
+        OCI_REVISION: opts.source.revision,
+        OCI_CREATED: opts.source.created,
+        OCI_SOURCE: opts.sourceUrl,
+        OCI_URL: opts.sourceUrl,
+        OCI_DOCUMENTATION: `${opts.sourceUrl}/tree/main/${image.folder}`,
+        OCI_VENDOR: "StreamSpace",
+        OCI_LICENSES: image.license,
+        ...(image.platformBuildArgs[opts.platform] ?? {}),
+    };
+}
+
+/**
+ * A digest of an image folder's files (names and contents, in a fixed order), honouring nothing
+ * but the folder itself. Used where no registry digest exists (builds that are not pushed) so that
+ * a change of a base still reaches the images built on it.
+ */
+export function treeHash(folder: string, root: string = REPO_ROOT): string {
+    const hash = createHash("sha256");
+    const walk = (rel: string): void => {
+        const entries = fs.readdirSync(path.join(root, rel), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1));
+        for (const e of entries) {
+            const child = path.join(rel, e.name);
+            if (e.isDirectory()) walk(child);
+            else if (e.isFile()) {
+                hash.update(`${path.relative(folder, child)}\0`);
+                hash.update(fs.readFileSync(path.join(root, child)));
+                hash.update("\0");
+            } else if (e.isSymbolicLink()) {
+                hash.update(`${path.relative(folder, child)}\0->${fs.readlinkSync(path.join(root, child))}\0`);
+            }
+        }
+    };
+    walk(folder);
+    return hash.digest("hex");
+}
+
+export interface Selection {
+    /** Images to build, bases first. */
+    images: CatalogImage[];
+    /** Images left out because they are not built for the platform, with the reason. */
+    skipped: { name: string; reason: string }[];
+}
+
+/**
+ * The images a stack builds: every image (when `names` is empty) or the named ones, each with the
+ * catalog bases below it. Images not built for the target platform are left out when they were not
+ * asked for by name; naming one is an error the caller reports.
+ */
+export function selectImages(catalog: Catalog, names: readonly string[], platform: ImagePlatform): Selection & { unbuildable: string[] } {
+    const wanted = names.length === 0 ? catalog.images.map((i) => i.name) : [...names];
+    const chosen = new Set<string>();
+    const skipped: Selection["skipped"] = [];
+    const unbuildable: string[] = [];
+    for (const name of wanted) {
+        const chain = catalog.chain(name);
+        const missing = chain.find((i) => !i.platforms.includes(platform));
+        if (missing) {
+            const reason = `${missing.name} is built for ${missing.platforms.join(", ")} only (${missing.metadataFile})`;
+            if (names.length === 0) skipped.push({ name, reason });
+            else unbuildable.push(`${name}: ${reason}`);
+            continue;
+        }
+        for (const i of chain) chosen.add(i.name);
+    }
+    return { images: catalog.images.filter((i) => chosen.has(i.name)), skipped, unbuildable };
+}

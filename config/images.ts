@@ -1,0 +1,90 @@
+import { boolean, stringList, text } from "./fields";
+import { defineSection } from "./section";
+
+export const PLATFORMS = ["linux/amd64", "linux/arm64"] as const;
+export type Platform = (typeof PLATFORMS)[number];
+
+export interface ImagesConfig {
+    /** Images asked for by name; empty means every image in the catalog. */
+    selected: string[];
+    /** The tag every image is pushed under. */
+    tag: string;
+    /** Release stacks also push each image's metadata version and `latest`. */
+    release: boolean;
+    platform: Platform;
+    push: boolean;
+    buildOnPreview: boolean;
+}
+
+// The OCI distribution spec's tag grammar.
+const tagPattern = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
+export function sanitizeTag(tag: string): string {
+    const cleaned = tag.replace(/[^A-Za-z0-9_.-]+/g, "-").replace(/^[.-]+/, "").slice(0, 128);
+    return cleaned === "" ? "dev" : cleaned;
+}
+
+export const imagesSection = defineSection({
+    keys: {
+        images: stringList(text()).default([]),
+        imageTag: text().default("dev"),
+        imageRelease: boolean().default(false),
+        imagePlatform: text().default("linux/amd64"),
+        imagePush: boolean().default(true),
+        imageBuildOnPreview: boolean().default(false),
+    },
+    examples: {
+        images: "[chrome-selkies]",
+        imageTag: "v1.0.0",
+        imageRelease: "true",
+        imagePlatform: "linux/amd64",
+        imagePush: "true",
+        imageBuildOnPreview: "false",
+    },
+    build(v, ctx): ImagesConfig {
+        const seen = new Set<string>();
+        for (const name of v.images) {
+            if (!ctx.imageNames.includes(name)) {
+                ctx.problem({
+                    key: "images",
+                    value: JSON.stringify(v.images),
+                    message: `unknown image '${name}'; the catalog has: ${ctx.imageNames.join(", ")}`,
+                    fix: `pulumi config set --path 'images[${v.images.indexOf(name)}]' ${ctx.imageNames[0] ?? "<name>"} --stack ${ctx.stack}  (or remove it from the list)`,
+                });
+            }
+            if (seen.has(name)) {
+                ctx.problem({
+                    key: "images",
+                    value: JSON.stringify(v.images),
+                    message: `'${name}' is listed twice`,
+                    fix: `remove the second '${name}' from ${"images"} in Pulumi.${ctx.stack}.yaml`,
+                });
+            }
+            seen.add(name);
+        }
+        if (!tagPattern.test(v.imageTag)) {
+            ctx.problem({
+                key: "imageTag",
+                value: v.imageTag,
+                message:
+                    "a registry refuses this tag: use letters, digits, '_', '.' and '-', at most 128 characters, not starting with '.' or '-'",
+                fix: ctx.setCommand("imageTag", sanitizeTag(v.imageTag)),
+            });
+        }
+        if (!(PLATFORMS as readonly string[]).includes(v.imagePlatform)) {
+            ctx.problem({
+                key: "imagePlatform",
+                value: v.imagePlatform,
+                message: `unknown platform; allowed: ${PLATFORMS.join(", ")}`,
+            });
+        }
+        return {
+            selected: v.images,
+            tag: v.imageTag,
+            release: v.imageRelease,
+            platform: v.imagePlatform as Platform,
+            push: v.imagePush,
+            buildOnPreview: v.imageBuildOnPreview,
+        };
+    },
+});

@@ -1,0 +1,38 @@
+import * as pulumi from "@pulumi/pulumi";
+
+/** One thing wrong with the stack configuration, said so that a person can fix it. */
+export interface Problem {
+    /** The config key without the project prefix, e.g. `imageTag`. */
+    key: string;
+    /** The value as written; undefined when the key is missing. Secret values are never shown. */
+    value?: string;
+    /** What is wrong and what is allowed. */
+    message: string;
+    /** A command that fixes it. */
+    fix: string;
+}
+
+/**
+ * Thrown before any resource is registered when the stack configuration is wrong.
+ * A RunError makes Pulumi print the message alone, without a stack trace of the program.
+ */
+export class ConfigError extends pulumi.RunError {
+    constructor(readonly stack: string, readonly problems: Problem[]) {
+        super(formatProblems(stack, problems));
+        this.name = "ConfigError";
+    }
+}
+
+export function formatProblems(stack: string, problems: Problem[]): string {
+    const lines = [
+        `The configuration of stack '${stack}' has ${problems.length} problem${problems.length === 1 ? "" : "s"}; nothing was created or changed:`,
+    ];
+    problems.forEach((p, i) => {
+        const shown = p.value === undefined ? "(not set)" : JSON.stringify(p.value);
+        lines.push(`  ${i + 1}. ${PROJECT}:${p.key} = ${shown}: ${p.message}`);
+        lines.push(`     Fix: ${p.fix}`);
+    });
+    return lines.join("\n");
+}
+
+export const PROJECT = "streamspace-images";

@@ -1,0 +1,48 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { loadCatalog, selectImages, sourceInfo, sourceUrl } from "./catalog";
+import { ConfigError, loadStackConfig } from "./config";
+import { SessionImage } from "./components/sessionImage";
+
+// 1. Catalog and configuration, both checked before any resource exists.
+const catalog = loadCatalog();
+const config = loadStackConfig(catalog.images.map((i) => i.name));
+const selection = selectImages(catalog, config.images.selected, config.images.platform);
+if (selection.unbuildable.length > 0) {
+    throw new ConfigError(
+        config.stack,
+        selection.unbuildable.map((reason) => ({
+            key: "images",
+            value: JSON.stringify(config.images.selected),
+            message: `cannot be built for ${config.images.platform}: ${reason}`,
+            fix: `pulumi config set imagePlatform linux/amd64 --stack ${config.stack}  (or remove the image from 'images')`,
+        })),
+    );
+}
+for (const s of selection.skipped) pulumi.log.info(`skipping ${s.name}: ${s.reason}`);
+
+// 2. Images: every selected catalog image, bases first, pushed to the registry.
+const release = config.images.release && config.images.push;
+const tagProvider = release
+    ? new docker.Provider("registry", {
+          registryAuth: config.registry.token
+              ? [{ address: config.registry.server, username: config.registry.username, password: config.registry.token }]
+              : [],
+      })
+    : undefined;
+const url = sourceUrl();
+const images = SessionImage.buildAll(selection.images, {
+    registry: config.registry,
+    tag: config.images.tag,
+    platform: config.images.platform,
+    push: config.images.push,
+    buildOnPreview: config.images.buildOnPreview,
+    sourceUrl: url,
+    tagProvider,
+    source: (image) => sourceInfo(image.folder),
+    extraTags: (image) => (release ? [image.version, "latest"] : []),
+});
+
+// Outputs.
+export const imageNames = Object.fromEntries([...images].map(([name, image]) => [name, image.imageName]));
+export const imageDigests = Object.fromEntries([...images].map(([name, image]) => [name, image.repoDigest]));

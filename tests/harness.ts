@@ -1,0 +1,208 @@
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { parse } from "yaml";
+
+/** The repository root. */
+export const ROOT = path.resolve(__dirname, "..");
+export const PROJECT = "streamspace-images";
+
+export interface RegisteredResource {
+    type: string;
+    name: string;
+    inputs: Record<string, any>;
+    /** The URN of the parent, when the resource was created inside a component. */
+    parent?: string;
+    provider?: string;
+}
+
+export interface ProgramRun {
+    resources: RegisteredResource[];
+    /** The stack outputs, resolved (secrets unwrapped). */
+    outputs: Record<string, unknown>;
+    /** Names of the outputs that were secrets. */
+    secretOutputs: string[];
+    /** Messages the program logged through pulumi.log. */
+    logs: string[];
+    /** The error the program stopped with, if any. */
+    error?: Error;
+}
+
+export interface RunOptions {
+    /** Stack whose Pulumi.<stack>.yaml supplies the config; defaults to dev. */
+    stack?: string;
+    /** Keys (without the project prefix) to add or override; `undefined` removes a key. */
+    config?: Record<string, unknown>;
+    /** Start from no stack file at all (only `config`). */
+    bare?: boolean;
+    /** Environment variables during the run (others are left as they are). */
+    env?: Record<string, string | undefined>;
+    preview?: boolean;
+}
+
+/** Every stack of the repository: one per Pulumi.<stack>.yaml. */
+export function stackNames(): string[] {
+    return fs
+        .readdirSync(ROOT)
+        .map((f) => /^Pulumi\.([A-Za-z0-9_.-]+)\.yaml$/.exec(f)?.[1])
+        .filter((s): s is string => s !== undefined)
+        .sort();
+}
+
+/** The config of a stack file as the Pulumi CLI hands it to a program: strings, JSON for the rest. */
+export function stackConfig(stack: string): Record<string, string> {
+    const file = path.join(ROOT, `Pulumi.${stack}.yaml`);
+    const doc = (parse(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+    const out: Record<string, string> = {};
+    for (const [key, value] of Object.entries(doc.config ?? {})) out[key] = encode(value);
+    return out;
+}
+
+function encode(value: unknown): string {
+    if (typeof value === "string") return value;
+    if (value && typeof value === "object" && "secure" in (value as object)) {
+        // An encrypted value cannot be decrypted here; a recognisable placeholder stands in for it.
+        return "test-double-secret";
+    }
+    return JSON.stringify(value);
+}
+
+/** A digest computed from a resource's inputs: the test double for a registry's content digest. */
+export function fakeDigest(inputs: unknown): string {
+    return "sha256:" + createHash("sha256").update(JSON.stringify(inputs)).digest("hex");
+}
+
+function mockState(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
+    switch (type) {
+        case "docker:index/image:Image": {
+            const repo = String(inputs.imageName).replace(/:[^:/]+$/, "");
+            return { ...inputs, repoDigest: `${repo}@${fakeDigest(inputs)}`, baseImageName: inputs.imageName };
+        }
+        case "docker:index/registryImage:RegistryImage":
+            return { ...inputs, sha256Digest: fakeDigest(inputs) };
+        case "random:index/randomPassword:RandomPassword":
+            return { ...inputs, result: `test-double-password-${name}` };
+        default:
+            return { ...inputs, metadata: { name, ...(inputs.metadata ?? {}) } };
+    }
+}
+
+async function resolveDeep(value: unknown, secrets: { found: boolean }): Promise<unknown> {
+    if (pulumi.Output.isInstance(value)) {
+        const output = value as pulumi.Output<unknown>;
+        if (await output.isSecret) secrets.found = true;
+        const inner = await new Promise<unknown>((resolve) => output.apply((v) => resolve(v)));
+        return resolveDeep(inner, secrets);
+    }
+    if (value instanceof Promise) return resolveDeep(await value, secrets);
+    if (Array.isArray(value)) return Promise.all(value.map((v) => resolveDeep(v, secrets)));
+    if (value && typeof value === "object" && !(value instanceof pulumi.Resource)) {
+        const out: Record<string, unknown> = {};
+        for (const [k, v] of Object.entries(value)) out[k] = await resolveDeep(v, secrets);
+        return out;
+    }
+    return value;
+}
+
+function clearProgramModules(): void {
+    for (const id of Object.keys(require.cache)) {
+        if (id.startsWith(ROOT) && !id.includes(`${path.sep}node_modules${path.sep}`) && !id.includes(`${path.sep}tests${path.sep}`)) {
+            delete require.cache[id];
+        }
+    }
+}
+
+/**
+ * Runs the real index.ts under Pulumi mocks with the config of a stack file, and returns every
+ * resource it registered with its inputs, and its outputs. Errors are returned, not thrown, so a
+ * test can assert both the message and that nothing was registered.
+ */
+export async function runProgram(opts: RunOptions = {}): Promise<ProgramRun> {
+    const stack = opts.stack ?? "dev";
+    const resources: RegisteredResource[] = [];
+    const logs: string[] = [];
+    const raw: Record<string, string> = opts.bare ? {} : stackConfig(stack);
+    for (const [key, value] of Object.entries(opts.config ?? {})) {
+        const full = key.includes(":") ? key : `${PROJECT}:${key}`;
+        if (value === undefined) delete raw[full];
+        else raw[full] = encode(value);
+    }
+
+    await pulumi.runtime.setMocks(
+        {
+            newResource: (args: pulumi.runtime.MockResourceArgs) => {
+                resources.push({
+                    type: args.type,
+                    name: args.name,
+                    inputs: args.inputs,
+                    provider: args.provider,
+                });
+                return { id: `${args.name}-id`, state: mockState(args.type, args.name, args.inputs) };
+            },
+            call: (args: pulumi.runtime.MockCallArgs) => {
+                if (args.token === "aws:eks/getCluster:getCluster") {
+                    return { name: args.inputs.name, version: "1.31", vpcConfig: {} };
+                }
+                return args.inputs;
+            },
+        },
+        PROJECT,
+        stack,
+        opts.preview ?? false,
+    );
+    pulumi.runtime.setAllConfig(raw);
+
+    const savedEnv: Record<string, string | undefined> = {};
+    for (const [k, v] of Object.entries(opts.env ?? {})) {
+        savedEnv[k] = process.env[k];
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+    }
+    const originalLog = { info: pulumi.log.info, warn: pulumi.log.warn };
+    (pulumi.log as any).info = async (msg: string) => void logs.push(`info: ${msg}`);
+    (pulumi.log as any).warn = async (msg: string) => void logs.push(`warn: ${msg}`);
+
+    let error: Error | undefined;
+    let outputs: Record<string, unknown> = {};
+    const secretOutputs: string[] = [];
+    try {
+        clearProgramModules();
+        const program = require(path.join(ROOT, "index.ts")) as Record<string, unknown>;
+        for (const [name, value] of Object.entries(program)) {
+            const secrets = { found: false };
+            outputs[name] = await resolveDeep(value, secrets);
+            if (secrets.found) secretOutputs.push(name);
+        }
+        // Let registrations that no output depends on finish too.
+        await new Promise((r) => setTimeout(r, 0));
+    } catch (e) {
+        error = e as Error;
+        outputs = {};
+    } finally {
+        (pulumi.log as any).info = originalLog.info;
+        (pulumi.log as any).warn = originalLog.warn;
+        for (const [k, v] of Object.entries(savedEnv)) {
+            if (v === undefined) delete process.env[k];
+            else process.env[k] = v;
+        }
+    }
+    return { resources, outputs, secretOutputs, logs, error };
+}
+
+/** Resolves an Output (or plain value) to its value. */
+export function valueOf<T>(output: pulumi.Input<T>): Promise<T> {
+    return new Promise((resolve) => pulumi.output(output).apply((v) => resolve(v as T)));
+}
+
+export function byType(run: ProgramRun, type: string): RegisteredResource[] {
+    return run.resources.filter((r) => r.type === type);
+}
+
+export function one(run: ProgramRun, type: string, name?: string): RegisteredResource {
+    const found = run.resources.filter((r) => r.type === type && (name === undefined || r.name === name));
+    if (found.length !== 1) {
+        throw new Error(`expected one ${type}${name ? ` named ${name}` : ""}, found ${found.length}: ${found.map((r) => r.name).join(", ")}`);
+    }
+    return found[0];
+}
