@@ -1,4 +1,5 @@
 import * as docker from "@pulumi/docker";
+import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { loadCatalog, selectImages, sourceInfo, sourceUrl } from "./catalog";
 import { ConfigError, loadStackConfig } from "./config";
@@ -41,6 +42,12 @@ const images = SessionImage.buildAll(selection.images, {
     tagProvider,
     source: (image) => sourceInfo(image.folder),
     extraTags: (image) => (release ? [image.version, "latest"] : []),
+});
+
+// 3. The cluster: the kubeconfig and context from config, else the ambient ones.
+export const clusterProvider = new k8s.Provider("cluster", {
+    kubeconfig: config.kubernetes.kubeconfig,
+    context: config.kubernetes.context,
 });
 
 // Outputs.

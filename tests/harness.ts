@@ -91,7 +91,7 @@ function mockState(type: string, name: string, inputs: Record<string, any>): Rec
 async function resolveDeep(value: unknown, secrets: { found: boolean }): Promise<unknown> {
     if (pulumi.Output.isInstance(value)) {
         const output = value as pulumi.Output<unknown>;
-        if (await output.isSecret) secrets.found = true;
+        if (await pulumi.isSecret(output)) secrets.found = true;
         const inner = await new Promise<unknown>((resolve) => output.apply((v) => resolve(v)));
         return resolveDeep(inner, secrets);
     }
