@@ -40,7 +40,8 @@ const platform = z.enum(["linux/amd64", "linux/arm64"]);
 const variant = z
     .object({
         name: imageName,
-        dockerfile: z.string().regex(/^Dockerfile\.[a-z0-9-]+$/, "expected a file name like Dockerfile.kasmvnc"),
+        /** Defaults to the folder's Dockerfile (a variant may differ only in its base). */
+        dockerfile: z.string().regex(/^Dockerfile(\.[a-z0-9-]+)?$/, "expected Dockerfile or a file name like Dockerfile.kasmvnc").default("Dockerfile"),
         title: z.string().min(1).optional(),
         description: z.string().min(1).optional(),
         base,

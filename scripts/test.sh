@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Installs what the tests need and runs every test of the repository:
+#   1. type-check of the program (tsc),
+#   2. unit and program tests (mocha: Pulumi mocks, config, catalog, image standards, probe),
+#   3. the offline build-and-boot of the images (buildah/podman, no Docker engine needed).
+# Each stage prints "N passed, N failed"; the last line of this script is the total.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# Debian packages the test stages use (the offline image stage installs its own).
+DEB_PACKAGES=(chromium shellcheck)
+
+log_dir=$(mktemp -d)
+trap 'rm -rf "$log_dir"' EXIT
+total_passed=0
+total_failed=0
+total_skipped=0
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+install_debian_packages() {
+    local missing=()
+    local pkg
+    for pkg in "${DEB_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+    done
+    if [ "${#missing[@]}" -gt 0 ]; then
+        echo "Installing Debian packages: ${missing[*]}"
+        as_root apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+}
+
+# Runs one stage, shows its output, and adds its "N passed, N failed[, N skipped]" line to the total.
+# A stage that fails without such a line counts as one failure.
+run_stage() {
+    local name=$1
+    shift
+    local out="$log_dir/$name.log"
+    echo "=== $name: $*"
+    local status=0
+    "$@" 2>&1 | tee "$out" || status=$?
+    local summary
+    summary=$(grep -E '^([A-Za-z0-9_-]+: )?[0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1 || true)
+    if [ -n "$summary" ]; then
+        summary=${summary#*: }
+        local passed failed skipped
+        passed=$(sed -E 's/^([0-9]+) passed.*/\1/' <<<"$summary")
+        failed=$(sed -E 's/^[0-9]+ passed, ([0-9]+) failed.*/\1/' <<<"$summary")
+        skipped=$(grep -oE '[0-9]+ skipped' <<<"$summary" | grep -oE '[0-9]+' || echo 0)
+        total_passed=$((total_passed + passed))
+        total_failed=$((total_failed + failed))
+        total_skipped=$((total_skipped + skipped))
+        if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+            echo "$name: exited with status $status"
+            total_failed=$((total_failed + 1))
+        fi
+    elif [ "$status" -ne 0 ]; then
+        echo "$name: failed with status $status before reporting results"
+        total_failed=$((total_failed + 1))
+    else
+        total_passed=$((total_passed + 1))
+    fi
+}
+
+install_debian_packages
+npm ci --no-audit --no-fund --loglevel=error
+
+run_stage typecheck npx tsc --noEmit
+run_stage unit npx mocha
+
+echo
+if [ "$total_skipped" -gt 0 ]; then
+    echo "$total_passed passed, $total_failed failed, $total_skipped skipped"
+else
+    echo "$total_passed passed, $total_failed failed"
+fi
+[ "$total_failed" -eq 0 ]
