@@ -81,8 +81,9 @@ export class SessionImage extends pulumi.ComponentResource {
             {
                 imageName: `${this.repository}:${args.tag}`,
                 build: {
-                    context: path.join(root, image.folder),
-                    dockerfile: path.join(root, image.folder, image.dockerfile),
+                    // Relative to the project directory Pulumi runs in: identical on every machine.
+                    context: path.relative(process.cwd(), path.join(root, image.folder)) || ".",
+                    dockerfile: path.relative(process.cwd(), path.join(root, image.folder, image.dockerfile)),
                     platform: args.platform,
                     args: imageArgs,
                     builderVersion: "BuilderBuildKit",

@@ -118,12 +118,14 @@ export function parseStackConfig(raw: Readonly<Record<string, string>>, opts: Pa
     for (const key of Object.keys(values)) {
         if (!known.has(key)) {
             const guess = closest(key, [...known.keys()]);
+            // A misspelt secret key holds a secret: show neither its value nor put it in the fix.
+            const secret = guess !== undefined && known.get(guess)?.secret === true;
             problems.push({
                 key,
-                value: shown(key, values[key]),
+                value: secret ? "(secret)" : shown(key, values[key]),
                 message: `unknown key${guess ? `; did you mean '${guess}'?` : ""} The keys are declared in Pulumi.yaml`,
                 fix: guess
-                    ? `pulumi config rm ${key} --stack ${opts.stack} && ${setCommand(guess, shown(key, values[key]))}`
+                    ? `pulumi config rm ${key} --stack ${opts.stack} && ${setCommand(guess, secret ? undefined : shown(key, values[key]))}`
                     : `pulumi config rm ${key} --stack ${opts.stack}`,
             });
         }

@@ -11,10 +11,29 @@ export const PROJECT = "streamspace-images";
 export interface RegisteredResource {
     type: string;
     name: string;
+    /** Inputs as the resource received them, with secrets unwrapped (see `secretPaths`). */
     inputs: Record<string, any>;
-    /** The URN of the parent, when the resource was created inside a component. */
-    parent?: string;
+    /** Dotted paths of the inputs that arrived as secrets, e.g. `registry` or `stringData`. */
+    secretPaths: string[];
     provider?: string;
+}
+
+// The marker Pulumi puts on a serialized secret value.
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+/** Removes Pulumi's secret wrappers from serialized inputs, noting where they were. */
+export function unwrapSecrets(value: any, at = "", found: string[] = []): any {
+    if (Array.isArray(value)) return value.map((v, i) => unwrapSecrets(v, `${at}[${i}]`, found));
+    if (value && typeof value === "object") {
+        if (value[SECRET_SIG] === "1b47061264138c4ac30d75fd1eb44270") {
+            found.push(at);
+            return unwrapSecrets(value.value, at, found);
+        }
+        const out: Record<string, any> = {};
+        for (const [k, v] of Object.entries(value)) out[k] = unwrapSecrets(v, at ? `${at}.${k}` : k, found);
+        return out;
+    }
+    return value;
 }
 
 export interface ProgramRun {
@@ -132,13 +151,10 @@ export async function runProgram(opts: RunOptions = {}): Promise<ProgramRun> {
     await pulumi.runtime.setMocks(
         {
             newResource: (args: pulumi.runtime.MockResourceArgs) => {
-                resources.push({
-                    type: args.type,
-                    name: args.name,
-                    inputs: args.inputs,
-                    provider: args.provider,
-                });
-                return { id: `${args.name}-id`, state: mockState(args.type, args.name, args.inputs) };
+                const secretPaths: string[] = [];
+                const inputs = unwrapSecrets(args.inputs, "", secretPaths);
+                resources.push({ type: args.type, name: args.name, inputs, secretPaths, provider: args.provider });
+                return { id: `${args.name}-id`, state: mockState(args.type, args.name, inputs) };
             },
             call: (args: pulumi.runtime.MockCallArgs) => {
                 if (args.token === "aws:eks/getCluster:getCluster") {

@@ -1,0 +1,192 @@
+import { strict as assert } from "assert";
+import { ConfigError, parseStackConfig } from "../../config";
+import { runProgram, valueOf } from "../harness";
+
+const imageNames = ["selkies-base", "chrome-selkies"];
+
+function parse(raw: Record<string, string>, env: Record<string, string> = {}) {
+    return parseStackConfig(raw, { stack: "dev", env, imageNames });
+}
+
+/** The problems a config yields; fails the test when it parses. */
+function problemsOf(raw: Record<string, string>, env: Record<string, string> = {}) {
+    try {
+        parse(raw, env);
+    } catch (e) {
+        assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${e}`);
+        return e.problems;
+    }
+    assert.fail("the configuration was accepted");
+}
+
+describe("stack configuration", () => {
+    const local = { "streamspace-images:registryServer": "localhost:5001" };
+
+    it("applies the documented defaults", () => {
+        const c = parse({ ...local });
+        assert.equal(c.registry.owner, "streamspace-dev");
+        assert.equal(c.registry.username, "streamspace-dev");
+        assert.deepEqual(c.images.selected, []);
+        assert.equal(c.images.tag, "dev");
+        assert.equal(c.images.platform, "linux/amd64");
+        assert.equal(c.images.push, true);
+        assert.equal(c.images.release, false);
+        assert.equal(c.registry.local, true);
+        assert.equal(c.registry.tokenSource, "none");
+    });
+
+    it("reads values the way the Pulumi CLI hands them over (JSON text for lists and booleans)", () => {
+        const c = parse({
+            ...local,
+            "streamspace-images:images": '["chrome-selkies"]',
+            "streamspace-images:imagePush": "false",
+            "streamspace-images:imagePlatform": "linux/arm64",
+        });
+        assert.deepEqual(c.images.selected, ["chrome-selkies"]);
+        assert.equal(c.images.push, false);
+        assert.equal(c.images.platform, "linux/arm64");
+    });
+
+    it("ignores keys of other namespaces (provider settings such as aws:region)", () => {
+        const c = parse({ ...local, "aws:region": "eu-west-1", "kubernetes:context": "x" });
+        assert.equal(c.registry.server, "localhost:5001");
+    });
+
+    describe("bad input: one message per problem, naming key, value, what is allowed and the fix", () => {
+        it("unknown image name", () => {
+            const [p] = problemsOf({ ...local, "streamspace-images:images": '["chrome-selkies","chrome"]' });
+            assert.equal(p.key, "images");
+            assert.match(p.message, /unknown image 'chrome'/);
+            assert.match(p.message, /selkies-base, chrome-selkies/);
+            assert.match(p.fix, /pulumi config set --path 'images\[1\]'/);
+        });
+
+        it("a tag a registry refuses", () => {
+            const [p] = problemsOf({ ...local, "streamspace-images:imageTag": "Release 1!" });
+            assert.equal(p.key, "imageTag");
+            assert.equal(p.value, "Release 1!");
+            assert.match(p.message, /letters, digits, '_', '.' and '-'/);
+            assert.equal(p.fix, "pulumi config set imageTag Release-1- --stack dev");
+        });
+
+        it("a tag starting with a dot or longer than 128 characters", () => {
+            assert.equal(problemsOf({ ...local, "streamspace-images:imageTag": ".hidden" })[0].key, "imageTag");
+            assert.equal(problemsOf({ ...local, "streamspace-images:imageTag": "a".repeat(129) })[0].key, "imageTag");
+        });
+
+        it("an uppercase owner, with the lowercase spelling in the fix", () => {
+            const [p] = problemsOf({ "streamspace-images:registryOwner": "StreamSpace-Dev" }, { GHCR_TOKEN: "t" });
+            assert.equal(p.key, "registryOwner");
+            assert.match(p.message, /lowercase/);
+            assert.match(p.message, /'streamspace-dev' is the same account/);
+            assert.equal(p.fix, "pulumi config set registryOwner streamspace-dev --stack dev");
+        });
+
+        it("a GHCR owner that GitHub would not allow", () => {
+            const [p] = problemsOf({ "streamspace-images:registryOwner": "-team" }, { GHCR_TOKEN: "t" });
+            assert.match(p.message, /GitHub user or organisation/);
+        });
+
+        it("a registry server given as a URL", () => {
+            const [p] = problemsOf({ "streamspace-images:registryServer": "https://ghcr.io/" }, { GHCR_TOKEN: "t" });
+            assert.equal(p.key, "registryServer");
+            assert.match(p.message, /without scheme or path/);
+        });
+
+        it("an unknown platform", () => {
+            const [p] = problemsOf({ ...local, "streamspace-images:imagePlatform": "linux/riscv64" });
+            assert.equal(p.key, "imagePlatform");
+            assert.match(p.message, /allowed: linux\/amd64, linux\/arm64/);
+        });
+
+        it("push enabled with no token for a remote registry", () => {
+            const [p] = problemsOf({ "streamspace-images:registryServer": "ghcr.io" });
+            assert.equal(p.key, "registryToken");
+            assert.match(p.message, /GHCR_TOKEN/);
+            assert.match(p.fix, /pulumi config set registryToken .* --secret --stack dev/);
+            assert.match(p.fix, /imagePush false/);
+        });
+
+        it("accepts the token from GHCR_TOKEN, as a secret", async () => {
+            const c = parse({ "streamspace-images:registryServer": "ghcr.io" }, { GHCR_TOKEN: "token-from-ci" });
+            assert.equal(c.registry.tokenSource, "GHCR_TOKEN");
+            assert.ok(c.registry.token);
+            assert.equal(await valueOf(c.registry.token), "token-from-ci");
+        });
+
+        it("needs no token when pushing is off", () => {
+            const c = parse({ "streamspace-images:registryServer": "ghcr.io", "streamspace-images:imagePush": "false" });
+            assert.equal(c.images.push, false);
+        });
+
+        it("wrong types: a word where a boolean or a list is expected", () => {
+            const problems = problemsOf({
+                ...local,
+                "streamspace-images:imagePush": "yes",
+                "streamspace-images:images": "chrome-selkies",
+            });
+            const byKey = Object.fromEntries(problems.map((p) => [p.key, p]));
+            assert.match(byKey.imagePush.message, /expected true or false/);
+            assert.equal(byKey.imagePush.value, "yes");
+            assert.match(byKey.images.message, /expected a list/);
+        });
+
+        it("unknown keys, with the likely intended key", () => {
+            const [p] = problemsOf({ ...local, "streamspace-images:imageTagg": "v1" });
+            assert.equal(p.key, "imageTagg");
+            assert.match(p.message, /did you mean 'imageTag'/);
+            assert.match(p.fix, /pulumi config rm imageTagg --stack dev && pulumi config set imageTag v1 --stack dev/);
+        });
+
+        it("an unknown key that resembles nothing says so without guessing", () => {
+            const [p] = problemsOf({ ...local, "streamspace-images:colourScheme": "dark" });
+            assert.doesNotMatch(p.message, /did you mean/);
+            assert.equal(p.fix, "pulumi config rm colourScheme --stack dev");
+        });
+
+        it("reports every problem at once, numbered, and never shows a secret value", () => {
+            let error: ConfigError | undefined;
+            try {
+                parse({
+                    "streamspace-images:registryOwner": "ACME",
+                    "streamspace-images:imageTag": "bad tag",
+                    "streamspace-images:registryTokn": "super-secret-value",
+                    "streamspace-images:registryToken": "",
+                });
+            } catch (e) {
+                error = e as ConfigError;
+            }
+            assert.ok(error);
+            assert.match(error.message, /^The configuration of stack 'dev' has 3 problems; nothing was created or changed:/);
+            assert.match(error.message, /  1\. /);
+            assert.match(error.message, /  3\. /);
+            assert.match(error.message, /did you mean 'registryToken'/);
+            // registryTokn is a likely misspelling of a secret: its value is treated as a secret too.
+            assert.doesNotMatch(error.message, /super-secret-value/);
+        });
+    });
+});
+
+describe("bad configuration registers no resource", () => {
+    const cases: [string, Record<string, unknown>][] = [
+        ["unknown image", { images: ["does-not-exist"] }],
+        ["bad tag", { imageTag: "no spaces allowed" }],
+        ["uppercase owner", { registryOwner: "StreamSpace" }],
+        ["unknown platform", { imagePlatform: "windows/amd64" }],
+        ["push without token", { registryServer: "ghcr.io" }],
+        ["wrong type", { imagePush: "sometimes" }],
+        ["unknown key", { imagesTag: "v1" }],
+    ];
+    for (const [name, config] of cases) {
+        it(name, async () => {
+            const run = await runProgram({ stack: "dev", config, env: { GHCR_TOKEN: undefined } });
+            assert.ok(run.error, "the program did not stop");
+            assert.equal(run.error.name, "ConfigError");
+            assert.deepEqual(
+                run.resources.map((r) => `${r.type} ${r.name}`),
+                [],
+                "resources were registered despite the bad configuration",
+            );
+        });
+    }
+});
