@@ -1,0 +1,107 @@
+/**
+ * The image catalog for shell scripts, so they build with exactly the arguments the Pulumi program
+ * passes. Run with: node -r ts-node/register/transpile-only scripts/catalog.ts <command> ...
+ *
+ *   order [--platform p]                         image names, bases before the images built on them
+ *   build-args <image> [--platform p] [--base-image ref]
+ *                                                KEY=VALUE lines: BASE_IMAGE, OCI_* and platform args
+ *   context <image>                              "<folder> <dockerfile>" relative to the repository root
+ *   base <image>                                 the catalog base's name, or "external <reference>"
+ *
+ * Exit status 2 on a usage error, 1 on a catalog error; messages go to stderr.
+ */
+import { CatalogImage, ImagePlatform, loadCatalog, buildArgs, sourceInfo, sourceUrl } from "../catalog";
+
+const PLATFORMS: readonly ImagePlatform[] = ["linux/amd64", "linux/arm64"];
+
+class UsageError extends Error {}
+
+interface Options {
+    positional: string[];
+    platform: ImagePlatform;
+    baseImage?: string;
+}
+
+function parseOptions(argv: string[]): Options {
+    const positional: string[] = [];
+    let platform: ImagePlatform = "linux/amd64";
+    let baseImage: string | undefined;
+    for (let i = 0; i < argv.length; i++) {
+        const arg = argv[i];
+        const [flag, inline] = arg.startsWith("--") ? arg.split(/=(.*)/s, 2) : [arg, undefined];
+        const value = (): string => {
+            const v = inline ?? argv[++i];
+            if (v === undefined || v === "") throw new UsageError(`${flag} needs a value`);
+            return v;
+        };
+        if (flag === "--platform") {
+            const p = value();
+            if (!PLATFORMS.includes(p as ImagePlatform)) throw new UsageError(`--platform ${p}: expected one of ${PLATFORMS.join(", ")}`);
+            platform = p as ImagePlatform;
+        } else if (flag === "--base-image") {
+            baseImage = value();
+        } else if (flag.startsWith("--")) {
+            throw new UsageError(`unknown option ${flag}`);
+        } else {
+            positional.push(arg);
+        }
+    }
+    return { positional, platform, baseImage };
+}
+
+function baseReference(image: CatalogImage, given: string | undefined): string {
+    if (given) return given;
+    if ("external" in image.base) return image.base.external;
+    throw new UsageError(
+        `${image.name} is built on the catalog image '${image.base.image}': pass --base-image with the reference you built it as, e.g. --base-image localhost/streamspace/${image.base.image}:local`,
+    );
+}
+
+function run(argv: string[]): string[] {
+    const [command, ...rest] = argv;
+    const opts = parseOptions(rest);
+    const catalog = loadCatalog();
+    const imageArg = (): CatalogImage => {
+        if (opts.positional.length !== 1) throw new UsageError(`${command} takes exactly one image name`);
+        try {
+            return catalog.get(opts.positional[0]);
+        } catch (e) {
+            throw new UsageError((e as Error).message);
+        }
+    };
+    switch (command) {
+        case "order":
+            return catalog.images.filter((i) => i.platforms.includes(opts.platform)).map((i) => i.name);
+        case "build-args": {
+            const image = imageArg();
+            const args = buildArgs(image, {
+                platform: opts.platform,
+                baseImage: baseReference(image, opts.baseImage),
+                source: sourceInfo(image.folder),
+                sourceUrl: sourceUrl(),
+            });
+            return Object.entries(args).map(([k, v]) => `${k}=${v}`);
+        }
+        case "context": {
+            const image = imageArg();
+            return [`${image.folder} ${image.dockerfile}`];
+        }
+        case "base": {
+            const image = imageArg();
+            return ["external" in image.base ? `external ${image.base.external}` : image.base.image];
+        }
+        default:
+            throw new UsageError(`unknown command '${command ?? ""}'; commands: order, build-args, context, base`);
+    }
+}
+
+if (require.main === module) {
+    try {
+        for (const line of run(process.argv.slice(2))) process.stdout.write(`${line}\n`);
+    } catch (e) {
+        process.stderr.write(`catalog: ${(e as Error).message}\n`);
+        process.exitCode = e instanceof UsageError ? 2 : 1;
+    }
+}
+
+export { run as runCatalogCommand, UsageError };
