@@ -70,7 +70,7 @@ install_debian_packages
 npm ci --no-audit --no-fund --loglevel=error
 
 run_stage typecheck npx tsc --noEmit
-run_stage unit npx mocha
+run_stage unit npm run -s test:unit
 
 echo
 if [ "$total_skipped" -gt 0 ]; then

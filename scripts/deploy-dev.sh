@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Deploys the dev stack: checks the prerequisites, installs the program's dependencies, creates the
+# local kind cluster and registry when missing, and runs `pulumi up` on the dev stack. Without a
+# Pulumi login the stack state lives in .pulumi-state/ inside the repository.
+# Extra arguments go to `pulumi up` (e.g. --diff).
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+
+say() { printf 'deploy-dev: %s\n' "$*"; }
+
+check_prerequisites() {
+    local missing=()
+    command -v node >/dev/null || missing+=("node (Node.js 20.19 or newer: https://nodejs.org)")
+    command -v npm >/dev/null || missing+=("npm (comes with Node.js)")
+    command -v pulumi >/dev/null || missing+=("pulumi (https://www.pulumi.com/docs/install/)")
+    command -v docker >/dev/null || missing+=("docker (https://docs.docker.com/engine/install/)")
+    command -v kind >/dev/null || missing+=("kind (https://kind.sigs.k8s.io/docs/user/quick-start/#installation)")
+    command -v kubectl >/dev/null || missing+=("kubectl (https://kubernetes.io/docs/tasks/tools/)")
+    if [ "${#missing[@]}" -gt 0 ]; then
+        say "missing prerequisites:"
+        printf '  - %s\n' "${missing[@]}"
+        exit 1
+    fi
+    if ! docker info >/dev/null 2>&1; then
+        say "docker is installed but its engine is not reachable (is the daemon running, may this user use it?)"
+        exit 1
+    fi
+}
+
+# Uses the logged-in backend when there is one; otherwise a file backend inside the repository.
+choose_backend() {
+    if [ -n "${PULUMI_BACKEND_URL:-}" ]; then
+        say "backend: $PULUMI_BACKEND_URL (from PULUMI_BACKEND_URL)"
+    elif pulumi whoami >/dev/null 2>&1; then
+        say "backend: $(pulumi whoami --verbose 2>/dev/null | sed -n 's/^Backend URL: //p')"
+    else
+        mkdir -p "$repo/.pulumi-state"
+        export PULUMI_BACKEND_URL="file://$repo/.pulumi-state"
+        # The dev stack holds no secrets of the user: an empty passphrase keeps it one command.
+        export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE-}"
+        say "no Pulumi login: using the local file backend in .pulumi-state/"
+    fi
+}
+
+main() {
+    check_prerequisites
+    say "installing dependencies (npm ci)"
+    npm ci --no-audit --no-fund --loglevel=error
+    bash "$repo/scripts/dev-cluster.sh"
+    choose_backend
+    pulumi stack select dev --create
+    pulumi up --stack dev --yes "$@"
+}
+
+main "$@"

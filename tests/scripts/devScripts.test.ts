@@ -1,0 +1,121 @@
+import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { ROOT } from "../harness";
+
+// Test doubles: tiny executables named like the real tools, which log their arguments and answer
+// the questions the scripts ask (is the registry running? which clusters exist?).
+function fakeTools(dir: string, behaviour: Record<string, string>): void {
+    const log = path.join(dir, "calls.log");
+    for (const [tool, body] of Object.entries(behaviour)) {
+        const file = path.join(dir, tool);
+        fs.writeFileSync(file, `#!/bin/bash\necho "${tool} $*" >> ${JSON.stringify(log)}\n${body}\n`);
+        fs.chmodSync(file, 0o755);
+    }
+}
+
+// Only basic utilities besides the doubles, so that tools installed on this machine stay out of sight.
+const BASIC_UTILITIES = ["bash", "cat", "cp", "dirname", "grep", "mkdir", "mktemp", "rm", "sed"];
+
+function run(script: string, dir: string, env: Record<string, string> = {}) {
+    const bin = path.join(dir, "basic-bin");
+    fs.mkdirSync(bin, { recursive: true });
+    for (const tool of BASIC_UTILITIES) {
+        const real = ["/usr/bin", "/bin"].map((d) => path.join(d, tool)).find((f) => fs.existsSync(f));
+        if (real && !fs.existsSync(path.join(bin, tool))) fs.symlinkSync(real, path.join(bin, tool));
+    }
+    const result = spawnSync(path.join(bin, "bash"), [path.join(ROOT, "scripts", script)], {
+        env: { PATH: `${dir}:${bin}`, HOME: dir, ...env },
+        encoding: "utf8",
+        cwd: dir,
+    });
+    const logFile = path.join(dir, "calls.log");
+    const calls = fs.existsSync(logFile) ? fs.readFileSync(logFile, "utf8").trim().split("\n") : [];
+    return { ...result, calls };
+}
+
+describe("scripts/dev-cluster.sh (with test doubles for docker, kind and kubectl)", () => {
+    let dir: string;
+    beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "dev-cluster-"))));
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it("creates the registry and the cluster when neither exists, wired as kind documents", () => {
+        fakeTools(dir, {
+            docker: `case "$1" in inspect) [ "$2" = "-f" ] && [[ "$3" == *Networks* ]] && echo null; exit 1;; esac; [ "$1" = exec ] && cat >/dev/null; exit 0`,
+            kind: `case "$1" in get) [ "$2" = nodes ] && echo streamspace-control-plane; exit 0;; create) cp "\${@: -1}" ${JSON.stringify(path.join(dir, "kind-config.yaml"))};; esac`,
+            kubectl: "cat > /dev/null",
+        });
+        const r = run("dev-cluster.sh", dir);
+        assert.equal(r.status, 0, r.stdout + r.stderr);
+        assert.ok(r.calls.some((c) => /^docker run -d .*-p 127\.0\.0\.1:5001:5000 .*--name kind-registry .*registry:2/.test(c)), r.calls.join("\n"));
+        assert.ok(r.calls.some((c) => /^kind create cluster --name streamspace --config /.test(c)));
+        const kindConfig = fs.readFileSync(path.join(dir, "kind-config.yaml"), "utf8");
+        assert.match(kindConfig, /config_path = "\/etc\/containerd\/certs\.d"/);
+        assert.ok(r.calls.includes("docker exec streamspace-control-plane mkdir -p /etc/containerd/certs.d/localhost:5001"));
+        assert.ok(r.calls.includes("docker network connect kind kind-registry"));
+        assert.ok(r.calls.some((c) => c.startsWith("kubectl --context kind-streamspace apply")));
+    });
+
+    it("changes nothing when the registry runs and the cluster exists", () => {
+        fakeTools(dir, {
+            docker: `[ "$1" = inspect ] && [[ "$3" == *Running* ]] && echo true; [ "$1" = inspect ] && [[ "$3" == *Networks* ]] && echo '{"IPAddress":"172.18.0.3"}'; [ "$1" = exec ] && cat >/dev/null; exit 0`,
+            kind: `[ "$1" = get ] && [ "$2" = clusters ] && echo streamspace; [ "$2" = nodes ] && echo streamspace-control-plane; exit 0`,
+            kubectl: "cat > /dev/null",
+        });
+        const r = run("dev-cluster.sh", dir);
+        assert.equal(r.status, 0, r.stdout + r.stderr);
+        assert.ok(!r.calls.some((c) => c.startsWith("docker run")), "a second registry was started");
+        assert.ok(!r.calls.some((c) => c.startsWith("kind create")), "the cluster was created again");
+        assert.ok(!r.calls.some((c) => c.startsWith("docker network connect")));
+    });
+});
+
+describe("scripts/deploy-dev.sh (with test doubles)", () => {
+    let dir: string;
+    beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "deploy-dev-"))));
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it("names every missing prerequisite and does nothing else", () => {
+        fakeTools(dir, { npm: "exit 0", docker: "exit 0" });
+        const r = run("deploy-dev.sh", dir);
+        assert.equal(r.status, 1);
+        assert.match(r.stdout, /missing prerequisites/);
+        assert.match(r.stdout, /pulumi \(https:\/\/www\.pulumi\.com\/docs\/install\/\)/);
+        assert.match(r.stdout, /kind \(/);
+        assert.match(r.stdout, /kubectl \(/);
+        assert.match(r.stdout, /- node \(Node\.js 20\.19/);
+        assert.doesNotMatch(r.stdout, /- npm/);
+        assert.deepEqual(r.calls, [], "a tool ran although prerequisites were missing");
+    });
+
+    it("says so when Docker is installed but its engine is not running", () => {
+        fakeTools(dir, { node: "", npm: "", pulumi: "", kind: "", kubectl: "", docker: `[ "$1" = info ] && exit 1; exit 0` });
+        const r = run("deploy-dev.sh", dir);
+        assert.equal(r.status, 1);
+        assert.match(r.stdout, /engine is not reachable/);
+        assert.ok(!r.calls.some((c) => c.startsWith("npm")), "npm ran before the engine check");
+    });
+
+    it("without a Pulumi login, deploys the dev stack on a file backend inside the repository", () => {
+        const env = path.join(dir, "pulumi-env");
+        fakeTools(dir, {
+            node: "",
+            npm: "",
+            docker: `[ "$1" = inspect ] && [[ "$3" == *Running* ]] && echo true; [ "$1" = inspect ] && [[ "$3" == *Networks* ]] && echo '{}'; [ "$1" = exec ] && cat >/dev/null; exit 0`,
+            kind: `[ "$1" = get ] && [ "$2" = clusters ] && echo streamspace; exit 0`,
+            kubectl: "cat > /dev/null",
+            pulumi: `[ "$1" = whoami ] && exit 1; [ "$1" = up ] && { echo "$PULUMI_BACKEND_URL" > ${JSON.stringify(env)}; echo "passphrase-set=\${PULUMI_CONFIG_PASSPHRASE+yes}" >> ${JSON.stringify(env)}; }; exit 0`,
+        });
+        const r = run("deploy-dev.sh", dir);
+        assert.equal(r.status, 0, r.stdout + r.stderr);
+        const order = r.calls.map((c) => c.split(" ").slice(0, 2).join(" "));
+        assert.ok(order.indexOf("npm ci") < order.indexOf("kind get"), "dependencies are installed first");
+        assert.ok(r.calls.includes("pulumi stack select dev --create"));
+        assert.ok(r.calls.includes("pulumi up --stack dev --yes"));
+        const [backend, passphrase] = fs.readFileSync(env, "utf8").trim().split("\n");
+        assert.equal(backend, `file://${ROOT}/.pulumi-state`);
+        assert.equal(passphrase, "passphrase-set=yes");
+    });
+});
