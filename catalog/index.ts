@@ -358,3 +358,21 @@ export function selectImages(catalog: Catalog, names: readonly string[], platfor
     }
     return { images: catalog.images.filter((i) => chosen.has(i.name)), skipped, unbuildable };
 }
+
+/**
+ * True in a shallow git clone (CI checkouts by default), where the last commit of a folder cannot
+ * be known: every image would get the newest commit as its revision and be rebuilt every time.
+ */
+export function isShallowClone(root: string = REPO_ROOT): boolean {
+    try {
+        return (
+            execFileSync("git", ["rev-parse", "--is-shallow-repository"], {
+                cwd: root,
+                encoding: "utf8",
+                stdio: ["ignore", "pipe", "ignore"],
+            }).trim() === "true"
+        );
+    } catch {
+        return false;
+    }
+}
