@@ -1,0 +1,560 @@
+#!/usr/bin/env node
+// @ts-check
+/*
+ * stream-probe: proves that a StreamSpace session streams video. It opens the session's web client
+ * in headless Chromium with the session's basic-auth credentials, waits for the WebRTC connection,
+ * and passes only when video frames are decoded and keep advancing for PROBE_SECONDS.
+ *
+ * Interface (used by the SessionTest Job; keep it stable):
+ *
+ *   Environment
+ *     PROBE_URL              required; http(s) address of the session's web client
+ *     PROBE_USER             basic-auth user (default "user")
+ *     PROBE_PASSWORD         basic-auth password, or
+ *     PROBE_PASSWORD_FILE    a file holding it (a mounted Kubernetes Secret); set at most one
+ *     PROBE_SECONDS          how long frames must keep advancing (default 10)
+ *     PROBE_MIN_FPS          lowest average decoded frame rate that passes (default 5)
+ *     PROBE_EXPECT_WIDTH     when set (with PROBE_EXPECT_HEIGHT), the decoded resolution must match;
+ *     PROBE_EXPECT_HEIGHT    the browser window is also given this size
+ *     PROBE_TIMEOUT_SECONDS  deadline for reaching the page, connecting and the first frame (default 120)
+ *     PROBE_SCREENSHOT       where the PNG of the streamed page is written (default /tmp/stream-probe.png)
+ *     PROBE_CHROMIUM         Chromium executable (default /usr/bin/chromium)
+ *
+ *   Output: progress on stderr; exactly one JSON line on stdout at the end:
+ *     {"verdict":"pass"|"fail","reason":null|"unreachable"|"unauthorized"|"no-ice-connection"|
+ *      "no-frames"|"frozen-frames"|"wrong-resolution"|"low-fps"|"bad-config"|"probe-error",
+ *      "detail":"...","framesDecoded":N,"fps":N,"width":N,"height":N,"roundTripTimeMs":N|null,
+ *      "codec":"video/H264"|...|null,"connectMs":N|null,"verdictMs":N|null,"screenshot":"path"|null}
+ *     framesDecoded and fps cover the measured window; connectMs and verdictMs count from the moment
+ *     the page has loaded (null when that point was not reached); screenshot is null when no page
+ *     could be shown.
+ *
+ *   Exit status: 0 pass, 1 failed probe, 2 bad configuration (nothing launched).
+ *
+ * It finds the stream on any page: an init script keeps every RTCPeerConnection the page creates, and
+ * the probe reads their getStats(). The password is never printed, never put on a command line, and
+ * not passed to Chromium's environment; Playwright answers the browser's auth challenge with it, for
+ * the session's origin only.
+ */
+"use strict";
+
+const fs = require("fs");
+const http = require("http");
+const https = require("https");
+
+const EXIT_PASS = 0;
+const EXIT_FAIL = 1;
+const EXIT_BAD_CONFIG = 2;
+
+/** Frames that stop advancing for this long are frozen. */
+const FREEZE_LIMIT_MS = 2000;
+const SAMPLE_INTERVAL_MS = 500;
+/** Once connected, the first frame gets at least this long even if the deadline is nearer. */
+const FIRST_FRAME_GRACE_MS = 5000;
+/** Where the init script keeps the page's peer connections. */
+const PEERS_KEY = "__streamProbePeers";
+
+/**
+ * @typedef {{
+ *   url: URL, user: string, password: string | undefined, seconds: number, minFps: number,
+ *   expectWidth: number | undefined, expectHeight: number | undefined, timeoutSeconds: number,
+ *   screenshot: string, chromium: string
+ * }} ProbeConfig
+ *
+ * @typedef {"unreachable"|"unauthorized"|"no-ice-connection"|"no-frames"|"frozen-frames"|
+ *   "wrong-resolution"|"low-fps"|"bad-config"|"probe-error"} FailureReason
+ *
+ * @typedef {{
+ *   verdict: "pass"|"fail", reason: FailureReason | null, detail: string, framesDecoded: number,
+ *   fps: number, width: number, height: number, roundTripTimeMs: number | null, codec: string | null,
+ *   connectMs: number | null, verdictMs: number | null, screenshot: string | null
+ * }} ProbeResult
+ *
+ * @typedef {{ connection: string, ice: string }} PeerState
+ * @typedef {{
+ *   key: string, framesDecoded: number, width: number, height: number, codec: string | null,
+ *   roundTripTimeMs: number | null
+ * }} VideoStats
+ * @typedef {{ peers: PeerState[], video: VideoStats | null }} Sample
+ */
+
+class ConfigError extends Error {}
+
+class ProbeFailure extends Error {
+    /** @param {FailureReason} reason @param {string} detail */
+    constructor(reason, detail) {
+        super(detail);
+        this.reason = reason;
+    }
+}
+
+/**
+ * Reads and checks the PROBE_* variables.
+ * @param {NodeJS.ProcessEnv} env
+ * @returns {ProbeConfig}
+ */
+function readConfig(env) {
+    const rawUrl = env.PROBE_URL;
+    if (!rawUrl) throw new ConfigError("PROBE_URL is not set: give the session's web client address, e.g. http://session.streamspace-test.svc:8080/");
+    /** @type {URL} */
+    let url;
+    try {
+        url = new URL(rawUrl);
+    } catch {
+        throw new ConfigError(`PROBE_URL="${rawUrl}" is not a URL: expected http://host:port/ or https://host:port/`);
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") {
+        throw new ConfigError(`PROBE_URL="${rawUrl}" uses ${url.protocol.replace(":", "")}: only http and https are allowed`);
+    }
+    if (url.username || url.password) {
+        throw new ConfigError("PROBE_URL carries credentials: remove them from the URL and set PROBE_USER and PROBE_PASSWORD_FILE instead");
+    }
+
+    const user = env.PROBE_USER === undefined ? "user" : env.PROBE_USER;
+    if (user === "" || user.includes(":")) throw new ConfigError(`PROBE_USER="${user}" is not a basic-auth user name: it must be non-empty and contain no ':'`);
+
+    if (env.PROBE_PASSWORD !== undefined && env.PROBE_PASSWORD_FILE !== undefined) {
+        throw new ConfigError("PROBE_PASSWORD and PROBE_PASSWORD_FILE are both set: set only one (PROBE_PASSWORD_FILE for a mounted Secret)");
+    }
+    let password = env.PROBE_PASSWORD;
+    if (env.PROBE_PASSWORD_FILE !== undefined) {
+        try {
+            password = fs.readFileSync(env.PROBE_PASSWORD_FILE, "utf8").replace(/\r?\n$/, "");
+        } catch (e) {
+            throw new ConfigError(`PROBE_PASSWORD_FILE="${env.PROBE_PASSWORD_FILE}" cannot be read (${/** @type {NodeJS.ErrnoException} */ (e).code ?? e}): mount the Secret there or fix the path`);
+        }
+    }
+
+    const seconds = number(env, "PROBE_SECONDS", 10, { min: 1 });
+    const minFps = number(env, "PROBE_MIN_FPS", 5, { min: 0 });
+    const timeoutSeconds = number(env, "PROBE_TIMEOUT_SECONDS", 120, { min: 1 });
+    const expectWidth = optionalNumber(env, "PROBE_EXPECT_WIDTH", { min: 1, integer: true });
+    const expectHeight = optionalNumber(env, "PROBE_EXPECT_HEIGHT", { min: 1, integer: true });
+    if ((expectWidth === undefined) !== (expectHeight === undefined)) {
+        throw new ConfigError(`${expectWidth === undefined ? "PROBE_EXPECT_WIDTH" : "PROBE_EXPECT_HEIGHT"} is not set: set both PROBE_EXPECT_WIDTH and PROBE_EXPECT_HEIGHT, or neither`);
+    }
+
+    const screenshot = env.PROBE_SCREENSHOT || "/tmp/stream-probe.png";
+    const chromium = env.PROBE_CHROMIUM || "/usr/bin/chromium";
+    try {
+        fs.accessSync(chromium, fs.constants.X_OK);
+    } catch {
+        throw new ConfigError(`PROBE_CHROMIUM="${chromium}" is not an executable file: point it at Chromium`);
+    }
+    return { url, user, password, seconds, minFps, expectWidth, expectHeight, timeoutSeconds, screenshot, chromium };
+}
+
+/**
+ * @param {NodeJS.ProcessEnv} env @param {string} name @param {number} fallback
+ * @param {{ min: number, integer?: boolean }} rule
+ */
+function number(env, name, fallback, rule) {
+    const value = optionalNumber(env, name, rule);
+    return value === undefined ? fallback : value;
+}
+
+/**
+ * @param {NodeJS.ProcessEnv} env @param {string} name
+ * @param {{ min: number, integer?: boolean }} rule
+ * @returns {number | undefined}
+ */
+function optionalNumber(env, name, rule) {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === "") return undefined;
+    const value = Number(raw);
+    const kind = rule.integer ? "a whole number" : "a number";
+    if (!Number.isFinite(value) || (rule.integer && !Number.isInteger(value))) {
+        throw new ConfigError(`${name}="${raw}" is not ${kind}: expected ${kind} >= ${rule.min}`);
+    }
+    if (value < rule.min) throw new ConfigError(`${name}=${raw} is too small: expected ${kind} >= ${rule.min}`);
+    return value;
+}
+
+/** @param {string} message */
+function progress(message) {
+    process.stderr.write(`stream-probe: ${message}\n`);
+}
+
+const sleep = (/** @type {number} */ ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Requests the page once from Node, so that an unreachable server or a 401 is named as such before a
+ * browser starts. Retries refused connections until the deadline: the session may still be starting.
+ * @param {ProbeConfig} config @param {number} deadline epoch ms
+ */
+async function checkReachable(config, deadline) {
+    /** @type {Record<string, string>} */
+    const headers = {};
+    if (config.password !== undefined) headers.Authorization = `Basic ${Buffer.from(`${config.user}:${config.password}`).toString("base64")}`;
+    let lastError = "";
+    for (let attempt = 1; ; attempt++) {
+        const remaining = deadline - Date.now();
+        try {
+            const status = await httpStatus(config.url, headers, Math.max(1000, Math.min(remaining, 10000)));
+            if (status === 401) {
+                throw new ProbeFailure(
+                    "unauthorized",
+                    config.password === undefined
+                        ? `${config.url.origin} answered 401: it requires basic auth; set PROBE_PASSWORD_FILE`
+                        : `${config.url.origin} answered 401 to user '${config.user}': the credentials are wrong`,
+                );
+            }
+            if (status >= 400) throw new ProbeFailure("unreachable", `${config.url.href} answered HTTP ${status}`);
+            return;
+        } catch (e) {
+            if (e instanceof ProbeFailure) throw e;
+            lastError = /** @type {Error} */ (e).message;
+        }
+        if (Date.now() + 1000 >= deadline) {
+            throw new ProbeFailure("unreachable", `${config.url.href} could not be reached within ${config.timeoutSeconds} s (${attempt} attempts): ${lastError}`);
+        }
+        if (attempt === 1) progress(`${config.url.origin} not reachable yet (${lastError}); retrying until the deadline`);
+        await sleep(1000);
+    }
+}
+
+/**
+ * @param {URL} url @param {Record<string, string>} headers @param {number} timeoutMs
+ * @returns {Promise<number>}
+ */
+function httpStatus(url, headers, timeoutMs) {
+    return new Promise((resolve, reject) => {
+        const client = url.protocol === "https:" ? https : http;
+        const req = client.get(url, { headers, timeout: timeoutMs }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+        });
+        req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+        req.on("error", (e) => reject(new Error(/** @type {NodeJS.ErrnoException} */ (e).code || e.message)));
+    });
+}
+
+/** Runs in the page before its own scripts: keeps every RTCPeerConnection it creates. */
+function keepPeerConnections(/** @type {string} */ key) {
+    const Original = window.RTCPeerConnection;
+    if (!Original) return;
+    /** @type {RTCPeerConnection[]} */
+    const peers = [];
+    Object.defineProperty(window, key, { value: peers });
+    class KeptPeerConnection extends Original {
+        /** @param {RTCConfiguration} [configuration] */
+        constructor(configuration) {
+            super(configuration);
+            peers.push(this);
+        }
+    }
+    window.RTCPeerConnection = KeptPeerConnection;
+    // Older clients reach for the prefixed name.
+    Object.defineProperty(window, "webkitRTCPeerConnection", { value: KeptPeerConnection, configurable: true, writable: true });
+}
+
+/**
+ * Runs in the page: starts paused streams (a web client may wait for a click to play) and reads the
+ * statistics of every kept peer connection. The busiest inbound video wins.
+ * @param {string} key
+ * @returns {Promise<Sample>}
+ */
+async function samplePage(key) {
+    for (const video of Array.from(document.querySelectorAll("video"))) {
+        if (video.srcObject && video.paused) video.play().catch(() => undefined);
+    }
+    for (const button of Array.from(document.querySelectorAll("button"))) {
+        // Selkies' web client shows a "start" button when autoplay was refused.
+        if (button.textContent && button.textContent.trim().toLowerCase() === "start" && button.offsetParent !== null) button.click();
+    }
+    /** @type {RTCPeerConnection[]} */
+    const peers = /** @type {any} */ (window)[key] || [];
+    /** @type {Sample} */
+    const sample = { peers: [], video: null };
+    for (let i = 0; i < peers.length; i++) {
+        const pc = peers[i];
+        sample.peers.push({ connection: pc.connectionState, ice: pc.iceConnectionState });
+        if (pc.connectionState === "closed") continue;
+        /** @type {RTCStatsReport} */
+        let report;
+        try {
+            report = await pc.getStats();
+        } catch {
+            continue;
+        }
+        /** @type {number | null} */
+        let roundTripTimeMs = null;
+        report.forEach((s) => {
+            if (s.type === "transport" && s.selectedCandidatePairId) {
+                const pair = report.get(s.selectedCandidatePairId);
+                if (pair && typeof pair.currentRoundTripTime === "number") roundTripTimeMs = pair.currentRoundTripTime * 1000;
+            }
+        });
+        if (roundTripTimeMs === null) {
+            report.forEach((s) => {
+                if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded" && typeof s.currentRoundTripTime === "number") {
+                    roundTripTimeMs = s.currentRoundTripTime * 1000;
+                }
+            });
+        }
+        report.forEach((s) => {
+            if (s.type !== "inbound-rtp" || (s.kind || s.mediaType) !== "video") return;
+            const codec = s.codecId ? report.get(s.codecId) : undefined;
+            const video = {
+                key: `${i}/${s.id}`,
+                framesDecoded: s.framesDecoded || 0,
+                width: s.frameWidth || 0,
+                height: s.frameHeight || 0,
+                codec: codec && codec.mimeType ? codec.mimeType : null,
+                roundTripTimeMs,
+            };
+            if (!sample.video || video.framesDecoded > sample.video.framesDecoded) sample.video = video;
+        });
+    }
+    return sample;
+}
+
+/** @param {PeerState} p */
+const isConnected = (p) => p.connection === "connected" || p.ice === "connected" || p.ice === "completed";
+/** @param {PeerState} p */
+const hasFailed = (p) => p.connection === "failed" || p.connection === "closed" || p.ice === "failed";
+
+/** @param {ProbeConfig} config @returns {Promise<ProbeResult>} */
+async function probe(config) {
+    const startedAt = Date.now();
+    const deadline = startedAt + config.timeoutSeconds * 1000;
+    /** @type {ProbeResult} */
+    const result = {
+        verdict: "fail",
+        reason: null,
+        detail: "",
+        framesDecoded: 0,
+        fps: 0,
+        width: 0,
+        height: 0,
+        roundTripTimeMs: null,
+        codec: null,
+        connectMs: null,
+        verdictMs: null,
+        screenshot: null,
+    };
+
+    progress(`checking ${config.url.href}`);
+    await checkReachable(config, deadline);
+
+    const { chromium } = require("playwright-core");
+    const browserEnv = { ...process.env };
+    delete browserEnv.PROBE_PASSWORD;
+    const viewport = { width: config.expectWidth || 1280, height: config.expectHeight || 720 };
+    progress(`launching ${config.chromium}`);
+    const browser = await chromium.launch({
+        executablePath: config.chromium,
+        headless: true,
+        env: browserEnv,
+        args: [
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            // Web clients start the stream with video.play(); without a user there is no gesture.
+            "--autoplay-policy=no-user-gesture-required",
+            // Offer real host addresses instead of mDNS names, which a session server cannot resolve.
+            "--disable-features=WebRtcHideLocalIpsWithMdns",
+        ],
+    });
+    /** @type {import("playwright-core").Page | undefined} */
+    let page;
+    /** @type {number | undefined} */
+    let loadedAt;
+    try {
+        const context = await browser.newContext({
+            viewport,
+            httpCredentials: config.password === undefined ? undefined : { username: config.user, password: config.password, origin: config.url.origin },
+        });
+        await context.addInitScript(keepPeerConnections, PEERS_KEY);
+        page = await context.newPage();
+        const current = page;
+        try {
+            await measure(config, current, deadline, result, (at) => (loadedAt = at));
+            result.verdict = "pass";
+        } catch (e) {
+            if (!(e instanceof ProbeFailure)) throw e;
+            result.reason = e.reason;
+            result.detail = e.message;
+        }
+        if (loadedAt !== undefined) result.verdictMs = Date.now() - loadedAt;
+        result.screenshot = await screenshot(current, config.screenshot);
+    } finally {
+        await browser.close().catch(() => undefined);
+    }
+    return result;
+}
+
+/**
+ * Loads the page, waits for the connection and the first frame, then watches the frames advance.
+ * Fills `result` as it learns; throws ProbeFailure with the reason on failure.
+ * @param {ProbeConfig} config @param {import("playwright-core").Page} page @param {number} deadline
+ * @param {ProbeResult} result @param {(at: number) => void} onLoaded
+ */
+async function measure(config, page, deadline, result, onLoaded) {
+    progress(`opening ${config.url.href}${config.password === undefined ? "" : ` as '${config.user}'`}`);
+    let response;
+    try {
+        response = await page.goto(config.url.href, { waitUntil: "domcontentloaded", timeout: Math.max(1000, deadline - Date.now()) });
+    } catch (e) {
+        throw new ProbeFailure("unreachable", `the browser could not load ${config.url.href}: ${/** @type {Error} */ (e).message.split("\n")[0]}`);
+    }
+    const loadedAt = Date.now();
+    onLoaded(loadedAt);
+    const status = response ? response.status() : 0;
+    if (status === 401) throw new ProbeFailure("unauthorized", `the browser got 401 from ${config.url.origin} as user '${config.user}'`);
+    if (status >= 400) throw new ProbeFailure("unreachable", `the browser got HTTP ${status} from ${config.url.href}`);
+
+    /** @param {Sample} sample */
+    const record = (sample) => {
+        if (!sample.video) return;
+        result.width = sample.video.width;
+        result.height = sample.video.height;
+        result.codec = sample.video.codec;
+        if (sample.video.roundTripTimeMs !== null) result.roundTripTimeMs = Math.round(sample.video.roundTripTimeMs * 10) / 10;
+    };
+
+    // 1. The WebRTC connection.
+    /** @type {Sample} */
+    let sample;
+    for (;;) {
+        sample = await page.evaluate(samplePage, PEERS_KEY);
+        if (sample.peers.some(isConnected)) break;
+        if (sample.peers.length > 0 && sample.peers.every(hasFailed)) {
+            throw new ProbeFailure("no-ice-connection", `ICE failed on all ${sample.peers.length} peer connection(s) the page created: no network path to the session (TURN?)`);
+        }
+        if (Date.now() >= deadline) {
+            throw new ProbeFailure(
+                "no-ice-connection",
+                sample.peers.length === 0
+                    ? `the page created no RTCPeerConnection within ${config.timeoutSeconds} s`
+                    : `no ICE connection within ${config.timeoutSeconds} s (states: ${sample.peers.map((p) => `${p.connection}/${p.ice}`).join(", ")})`,
+            );
+        }
+        await sleep(SAMPLE_INTERVAL_MS);
+    }
+    result.connectMs = Date.now() - loadedAt;
+    progress(`connected after ${result.connectMs} ms`);
+
+    // 2. The first decoded frame.
+    const firstFrameDeadline = Math.max(deadline, Date.now() + FIRST_FRAME_GRACE_MS);
+    while (!sample.video || sample.video.framesDecoded === 0) {
+        if (Date.now() >= firstFrameDeadline) {
+            record(sample);
+            throw new ProbeFailure(
+                "no-frames",
+                sample.video ? `connected, but no video frame was decoded within ${Math.round((firstFrameDeadline - loadedAt) / 1000)} s of loading` : "connected, but the session sends no video track",
+            );
+        }
+        await sleep(SAMPLE_INTERVAL_MS);
+        sample = await page.evaluate(samplePage, PEERS_KEY);
+    }
+    record(sample);
+    progress(`first frame: ${sample.video.width}x${sample.video.height} ${sample.video.codec ?? "unknown codec"}`);
+
+    // 3. Frames keep advancing for PROBE_SECONDS.
+    const windowMs = config.seconds * 1000;
+    const windowStart = Date.now();
+    let counted = 0;
+    let base = sample.video;
+    let lastAdvanceAt = windowStart;
+    let lastReportAt = windowStart;
+    while (Date.now() - windowStart < windowMs) {
+        await sleep(Math.min(SAMPLE_INTERVAL_MS, windowMs - (Date.now() - windowStart)));
+        sample = await page.evaluate(samplePage, PEERS_KEY);
+        const now = Date.now();
+        const video = sample.video;
+        if (video && video.key === base.key && video.framesDecoded >= base.framesDecoded) {
+            if (video.framesDecoded > base.framesDecoded) lastAdvanceAt = now;
+            counted += video.framesDecoded - base.framesDecoded;
+        } else if (video) {
+            // The client reconnected: count the new stream from here.
+            progress("the video stream was replaced; counting the new one");
+            lastAdvanceAt = now;
+        }
+        if (video) base = video;
+        record(sample);
+        result.framesDecoded = counted;
+        result.fps = Math.round((counted / ((now - windowStart) / 1000)) * 10) / 10;
+        if (now - lastAdvanceAt >= FREEZE_LIMIT_MS) {
+            throw new ProbeFailure("frozen-frames", `frames stopped advancing for ${Math.round((now - lastAdvanceAt) / 100) / 10} s after ${counted} frames in the window`);
+        }
+        if (now - lastReportAt >= 1000) {
+            lastReportAt = now;
+            progress(`frames ${counted}, ${result.fps} fps, ${result.width}x${result.height}`);
+        }
+    }
+    if (counted === 0) throw new ProbeFailure("frozen-frames", `no new frame was decoded in ${config.seconds} s`);
+    if (config.expectWidth !== undefined && (result.width !== config.expectWidth || result.height !== config.expectHeight)) {
+        throw new ProbeFailure("wrong-resolution", `decoded ${result.width}x${result.height}, expected ${config.expectWidth}x${config.expectHeight}`);
+    }
+    if (result.fps < config.minFps) throw new ProbeFailure("low-fps", `${result.fps} fps over ${config.seconds} s, below PROBE_MIN_FPS=${config.minFps}`);
+    result.detail = `${counted} frames decoded in ${config.seconds} s at ${result.fps} fps, ${result.width}x${result.height} ${result.codec ?? ""}`.trim();
+}
+
+/**
+ * @param {import("playwright-core").Page} page @param {string} file
+ * @returns {Promise<string | null>}
+ */
+async function screenshot(page, file) {
+    try {
+        await page.screenshot({ path: file, timeout: 10000 });
+        return file;
+    } catch (e) {
+        progress(`no screenshot: ${/** @type {Error} */ (e).message.split("\n")[0]}`);
+        return null;
+    }
+}
+
+/** @param {Partial<ProbeResult>} fields @returns {ProbeResult} */
+function failure(fields) {
+    return {
+        verdict: "fail",
+        reason: "probe-error",
+        detail: "",
+        framesDecoded: 0,
+        fps: 0,
+        width: 0,
+        height: 0,
+        roundTripTimeMs: null,
+        codec: null,
+        connectMs: null,
+        verdictMs: null,
+        screenshot: null,
+        ...fields,
+    };
+}
+
+/** @param {ProbeResult} result @param {number} code */
+function finish(result, code) {
+    progress(result.verdict === "pass" ? `PASS: ${result.detail}` : `FAIL (${result.reason}): ${result.detail}`);
+    process.stdout.write(`${JSON.stringify(result)}\n`, () => process.exit(code));
+}
+
+async function main() {
+    /** @type {ProbeConfig} */
+    let config;
+    try {
+        config = readConfig(process.env);
+    } catch (e) {
+        if (!(e instanceof ConfigError)) throw e;
+        finish(failure({ reason: "bad-config", detail: e.message }), EXIT_BAD_CONFIG);
+        return;
+    }
+    for (const signal of /** @type {const} */ (["SIGTERM", "SIGINT"])) {
+        process.once(signal, () => finish(failure({ detail: `stopped by ${signal} before a verdict` }), EXIT_FAIL));
+    }
+    try {
+        const result = await probe(config);
+        finish(result, result.verdict === "pass" ? EXIT_PASS : EXIT_FAIL);
+    } catch (e) {
+        if (e instanceof ProbeFailure) finish(failure({ reason: e.reason, detail: e.message }), EXIT_FAIL);
+        else finish(failure({ detail: `the probe itself failed: ${/** @type {Error} */ (e).message.split("\n")[0]}` }), EXIT_FAIL);
+    }
+}
+
+if (require.main === module) main();
+
+module.exports = { readConfig, ConfigError };
