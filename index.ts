@@ -1,9 +1,11 @@
 import * as docker from "@pulumi/docker";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import * as path from "path";
 import { loadCatalog, selectImages, sourceInfo, sourceUrl } from "./catalog";
 import { ConfigError, loadStackConfig } from "./config";
 import { SessionImage } from "./components/sessionImage";
+import { StreamspaceTemplates } from "./components/streamspaceTemplates";
 
 // 1. Catalog and configuration, both checked before any resource exists.
 const catalog = loadCatalog();
@@ -50,6 +52,18 @@ export const clusterProvider = new k8s.Provider("cluster", {
     context: config.kubernetes.context,
 });
 
+// 4. StreamSpace Templates of every built session image, pinned to its pushed digest: written as
+// YAML for review, and created in the cluster where StreamSpace's CRDs are installed.
+const templates = new StreamspaceTemplates("streamspace", {
+    images: selection.images.map((image) => ({ image, digest: images.get(image.name)!.repoDigest })),
+    namespace: config.templates.namespace,
+    apply: config.templates.apply,
+    outputDir: path.join(config.templates.dir, config.stack),
+    sourceUrl: url,
+    provider: clusterProvider,
+});
+
 // Outputs.
 export const imageNames = Object.fromEntries([...images].map(([name, image]) => [name, image.imageName]));
 export const imageDigests = Object.fromEntries([...images].map(([name, image]) => [name, image.repoDigest]));
+export const templatesYaml = templates.yaml;

@@ -8,6 +8,7 @@ import { ConfigError, PROJECT, Problem } from "./problems";
 import { RegistryConfig, registrySection } from "./registry";
 import { Section, SectionContext } from "./section";
 import { SessionTestConfig, sessionTestSection } from "./sessionTest";
+import { TemplatesConfig, templatesSection } from "./templates";
 
 export { ConfigError, PROJECT, formatProblems } from "./problems";
 export type { Problem } from "./problems";
@@ -20,6 +21,7 @@ export interface StackConfig {
     kubernetes: KubernetesConfig;
     gpu: GpuConfig;
     sessionTest: SessionTestConfig;
+    templates: TemplatesConfig;
     github: GithubConfig;
 }
 
@@ -30,6 +32,7 @@ export const SECTIONS = {
     kubernetes: kubernetesSection,
     gpu: gpuSection,
     sessionTest: sessionTestSection,
+    templates: templatesSection,
     github: githubSection,
 } as const;
 
