@@ -1,0 +1,270 @@
+import * as fs from "fs";
+import * as path from "path";
+import { DockerfileParser, Instruction } from "dockerfile-ast";
+import { HEALTHCHECK_OPTIONS, REQUIRED_LABELS, SELKIES_ENV, STANDARD_ENV, STANDARD_PORTS } from "./imageStandard";
+import { REPO_ROOT, loadCatalog } from "./index";
+
+/** The rules of the image standard a Dockerfile is checked against (images/README.md, "Image standard"). */
+export const RULES = {
+    "required-labels": "the final stage sets every org.opencontainers.image.* label from its OCI_* build argument",
+    healthcheck: "HEALTHCHECK with the standard timings, calling a tool the image installs",
+    "expose-ports": "EXPOSE of the standard ports",
+    "non-root-user": "the final USER is a numeric uid other than 0 (Kubernetes runAsNonRoot can verify only numbers)",
+    "standard-env": "ENV sets the standard variables to their standard defaults",
+    "pinned-base": "every base image is pinned by @sha256 digest (a catalog child's BASE_IMAGE comes from the catalog)",
+    "verified-downloads": "every remote download is verified (sha256sum --check, ADD --checksum, or a pinned OpenPGP fingerprint)",
+    "apt-cache-cleaned": "every RUN that installs with apt removes /var/lib/apt/lists/* in the same layer",
+} as const;
+
+export type RuleId = keyof typeof RULES;
+
+export interface Violation {
+    /** Path as given to the checker (relative to the repository root for catalog files). */
+    file: string;
+    /** 1-based line of the offending instruction (of the final FROM when something is missing). */
+    line: number;
+    rule: RuleId;
+    message: string;
+}
+
+/** What a final stage provides to images built FROM it. */
+export interface StageFacts {
+    healthcheck?: { options: Record<string, string>; command: string };
+    exposed: Set<number>;
+    env: Map<string, string>;
+    user?: string;
+    /** Debian packages installed with apt-get install. */
+    packages: Set<string>;
+}
+
+export interface CheckOptions {
+    /** Facts of the catalog base this Dockerfile builds FROM (its BASE_IMAGE then needs no default). */
+    inherited?: StageFacts;
+    /** The image streams with Selkies: the Selkies variables' defaults are part of its standard. */
+    selkies?: boolean;
+    /**
+     * A tool image (kind: tool, e.g. a probe or a TURN server) rather than a session: the session's
+     * ports and screen variables do not apply; labels, health check, user and supply-chain rules do.
+     */
+    tool?: boolean;
+}
+
+export function formatViolation(v: Violation): string {
+    return `${v.file}:${v.line}: [${v.rule}] ${v.message}`;
+}
+
+const DIGEST = /@sha256:[a-f0-9]{64}$/;
+const line = (i: Instruction): number => i.getRange().start.line + 1;
+const words = (text: string): string[] => text.split(/\s+/).filter((w) => w.length > 0);
+
+/** Packages named by `apt-get install` / `apt install` in a shell command (flags and variables skipped). */
+function aptPackages(command: string): string[] {
+    const out: string[] = [];
+    for (const segment of command.split(/&&|\|\||;|\|/)) {
+        const w = words(segment);
+        const at = w.findIndex((x, i) => (x === "apt-get" || x === "apt") && w[i + 1] === "install");
+        if (at < 0) continue;
+        for (const token of w.slice(at + 2)) {
+            if (token.startsWith("-") || token.includes("$") || token.includes("=")) continue;
+            out.push(token.replace(/["']/g, ""));
+        }
+    }
+    return out;
+}
+
+function argDefault(instructions: Instruction[], name: string): { found: boolean; value?: string } {
+    for (const i of instructions) {
+        if (i.getKeyword() !== "ARG") continue;
+        const content = i.getArgumentsContent() ?? "";
+        const [n, ...rest] = content.split("=");
+        if (n.trim() === name) return { found: true, value: rest.length > 0 ? rest.join("=").trim().replace(/^["']|["']$/g, "") : undefined };
+    }
+    return { found: false };
+}
+
+/** Checks one Dockerfile against the standard; returns the violations and what its final stage provides. */
+export function checkDockerfile(file: string, content: string, opts: CheckOptions = {}): { violations: Violation[]; facts: StageFacts } {
+    const violations: Violation[] = [];
+    const report = (at: number, rule: RuleId, message: string): void => {
+        violations.push({ file, line: at, rule, message });
+    };
+    const dockerfile = DockerfileParser.parse(content);
+    const instructions = dockerfile.getInstructions();
+    const froms = dockerfile.getFROMs();
+    if (froms.length === 0) {
+        report(1, "pinned-base", "no FROM instruction");
+        return { violations, facts: { exposed: new Set(), env: new Map(), packages: new Set() } };
+    }
+
+    // pinned-base: every FROM names a digest, an earlier stage, or BASE_IMAGE (pinned default or catalog child).
+    const stages = new Set<string>();
+    const initialArgs = instructions.filter((i) => i.getRange().start.line < froms[0].getRange().start.line);
+    for (const from of froms) {
+        const image = from.getImage() ?? "";
+        const variable = /^\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?$/.exec(image)?.[1];
+        if (stages.has(image) || image === "scratch") {
+            // an earlier stage or the empty image: nothing to pin
+        } else if (variable) {
+            const arg = argDefault(initialArgs, variable);
+            if (!arg.found) {
+                report(line(from), "pinned-base", `FROM ${image}: ARG ${variable} is not declared before the first FROM`);
+            } else if (arg.value === undefined || arg.value === "") {
+                if (!(variable === "BASE_IMAGE" && opts.inherited)) {
+                    report(line(from), "pinned-base", `FROM ${image}: ARG ${variable} has no default; give it a default pinned by @sha256 digest`);
+                }
+            } else if (!DIGEST.test(arg.value)) {
+                report(line(from), "pinned-base", `FROM ${image}: the default of ARG ${variable} (${arg.value}) is not pinned by @sha256 digest`);
+            }
+        } else if (!DIGEST.test(image)) {
+            report(line(from), "pinned-base", `FROM ${image}: not pinned by @sha256 digest`);
+        }
+        const stage = from.getBuildStage();
+        if (stage) stages.add(stage);
+    }
+
+    const finalFrom = froms[froms.length - 1];
+    const finalLine = line(finalFrom);
+    const finalStage = instructions.filter((i) => i.getRange().start.line >= finalFrom.getRange().start.line);
+    const facts: StageFacts = {
+        healthcheck: opts.inherited?.healthcheck,
+        exposed: new Set(opts.inherited?.exposed ?? []),
+        env: new Map(opts.inherited?.env ?? []),
+        user: opts.inherited?.user,
+        packages: new Set(opts.inherited?.packages ?? []),
+    };
+    let healthcheckLine = finalLine;
+    const labels = new Map<string, { value: string; line: number }>();
+    const finalArgs = new Set<string>();
+
+    for (const i of instructions) {
+        const keyword = i.getKeyword();
+        const text = i.getArgumentsContent() ?? "";
+        const inFinal = finalStage.includes(i);
+        if (keyword === "RUN") {
+            // apt-cache-cleaned and verified-downloads apply to every stage.
+            const packages = aptPackages(text);
+            if (packages.length > 0 || /\bapt(-get)? install\b/.test(text)) {
+                if (!/rm -rf \/var\/lib\/apt\/lists\/\*/.test(text)) {
+                    report(line(i), "apt-cache-cleaned", "apt installs here but the same RUN does not end with `rm -rf /var/lib/apt/lists/*`");
+                }
+                if (inFinal) packages.forEach((p) => facts.packages.add(p));
+            }
+            if (/\b(curl|wget)\b[^&|;]*\bhttps?:\/\//.test(text) || /\b(curl|wget)\b[^&|;]*\$\{?[A-Z_]*URL/.test(text)) {
+                const verified = /sha256sum\s+(-c|--check)\b/.test(text) || (/--show-keys\b/.test(text) && /\b[0-9A-F]{40}\b/.test(text));
+                if (!verified) {
+                    report(line(i), "verified-downloads", "downloads with curl/wget without `sha256sum --check` of a pinned sum (or a pinned OpenPGP fingerprint for a signing key)");
+                }
+            }
+        } else if (keyword === "ADD") {
+            const remote = i.getArguments().some((a) => /^https?:\/\//.test(a.getValue()));
+            const flags = (i as unknown as { getFlags(): { getName(): string }[] }).getFlags();
+            if (remote && !flags.some((f) => f.getName() === "checksum")) {
+                report(line(i), "verified-downloads", "ADD of a URL without --checksum=sha256:<sum>");
+            }
+        }
+        if (!inFinal) continue;
+        if (keyword === "ARG") {
+            for (const a of i.getArguments()) finalArgs.add(a.getValue().split("=")[0]);
+        } else if (keyword === "LABEL" || keyword === "ENV") {
+            const props = (i as unknown as { getProperties(): { getName(): string; getValue(): string | null }[] }).getProperties();
+            for (const p of props) {
+                if (keyword === "LABEL") labels.set(p.getName(), { value: p.getValue() ?? "", line: line(i) });
+                else facts.env.set(p.getName(), p.getValue() ?? "");
+            }
+        } else if (keyword === "EXPOSE") {
+            for (const a of i.getArguments()) {
+                const port = Number(a.getValue().split("/")[0]);
+                if (Number.isInteger(port)) facts.exposed.add(port);
+            }
+        } else if (keyword === "USER") {
+            facts.user = text.trim();
+        } else if (keyword === "HEALTHCHECK") {
+            healthcheckLine = line(i);
+            const flags = (i as unknown as { getFlags(): { getName(): string; getValue(): string | null }[] }).getFlags();
+            const options: Record<string, string> = {};
+            for (const f of flags) options[f.getName()] = f.getValue() ?? "";
+            const args = i.getArguments().map((a) => a.getValue());
+            facts.healthcheck = args[0]?.toUpperCase() === "NONE" ? undefined : { options, command: args.slice(1).join(" ") };
+        }
+    }
+
+    // required-labels: set in this file's final stage, each from its declared OCI_* argument.
+    for (const { label, arg } of REQUIRED_LABELS) {
+        const set = labels.get(label);
+        const expected = [`\${${arg}}`, `$${arg}`];
+        if (!set) {
+            report(finalLine, "required-labels", `the final stage does not set the label ${label} (LABEL ${label}="\${${arg}}")`);
+        } else if (!expected.includes(set.value)) {
+            report(set.line, "required-labels", `label ${label} is "${set.value}"; set it from the catalog's build argument: "\${${arg}}"`);
+        } else if (!finalArgs.has(arg)) {
+            report(set.line, "required-labels", `label ${label} uses \${${arg}} but the final stage does not declare ARG ${arg}, so the label would be empty`);
+        }
+    }
+
+    // healthcheck: present, standard timings, its tool installed.
+    if (!facts.healthcheck) {
+        report(healthcheckLine, "healthcheck", "no HEALTHCHECK (or HEALTHCHECK NONE)");
+    } else {
+        for (const [option, value] of Object.entries(HEALTHCHECK_OPTIONS)) {
+            const actual = facts.healthcheck.options[option];
+            if (actual !== value) {
+                report(healthcheckLine, "healthcheck", `HEALTHCHECK --${option} is ${actual === undefined ? "missing" : actual}; the standard is --${option}=${value}`);
+            }
+        }
+        const tool = words(facts.healthcheck.command)[0];
+        if ((tool === "curl" || tool === "wget") && !facts.packages.has(tool)) {
+            report(healthcheckLine, "healthcheck", `HEALTHCHECK calls ${tool}, which no apt-get install of this image (or its base) installs`);
+        }
+    }
+
+    // expose-ports
+    const missingPorts = opts.tool ? [] : STANDARD_PORTS.filter((p) => !facts.exposed.has(p.port));
+    if (missingPorts.length > 0) {
+        report(finalLine, "expose-ports", `the image does not EXPOSE ${missingPorts.map((p) => `${p.port} (${p.name})`).join(", ")}`);
+    }
+
+    // non-root-user
+    const uid = facts.user?.split(":")[0];
+    if (uid === undefined) {
+        report(finalLine, "non-root-user", "no USER: the image would run as root; end with USER 1000:1000");
+    } else if (uid === "root" || (/^[0-9]+$/.test(uid) && Number(uid) === 0)) {
+        report(finalLine, "non-root-user", `USER ${facts.user} runs the image as root; end with USER 1000:1000`);
+    } else if (!/^[0-9]+$/.test(uid)) {
+        report(finalLine, "non-root-user", `USER ${facts.user} is a name; use the numeric uid so Kubernetes runAsNonRoot can verify it`);
+    }
+
+    // standard-env
+    const envStandard = [...(opts.tool ? [] : STANDARD_ENV), ...(opts.selkies ? SELKIES_ENV : [])].filter((e) => e.default !== undefined);
+    for (const e of envStandard) {
+        const actual = facts.env.get(e.name);
+        if (actual !== e.default) {
+            report(finalLine, "standard-env", `ENV ${e.name} is ${actual === undefined ? "not set" : `"${actual}"`}; the standard default is ${e.name}=${e.default}`);
+        }
+    }
+
+    return { violations, facts };
+}
+
+/**
+ * Checks every catalog image's Dockerfile, bases first so a child is checked with what its base
+ * provides. Variants (other Dockerfiles of a folder) follow their own base's conventions and are
+ * left to their own tests.
+ */
+export function checkCatalogDockerfiles(root: string = REPO_ROOT): Violation[] {
+    const catalog = loadCatalog(root);
+    const factsByImage = new Map<string, StageFacts>();
+    const violations: Violation[] = [];
+    for (const image of catalog.images) {
+        if (image.variantOf) continue;
+        const file = path.join(image.folder, image.dockerfile);
+        const inherited = "image" in image.base ? factsByImage.get(image.base.image) : undefined;
+        const result = checkDockerfile(file, fs.readFileSync(path.join(root, file), "utf8"), {
+            inherited,
+            selkies: image.streamingProtocol === "selkies",
+            tool: image.kind === "tool",
+        });
+        factsByImage.set(image.name, result.facts);
+        violations.push(...result.violations);
+    }
+    return violations;
+}

@@ -1,0 +1,51 @@
+# Shared helpers of the StreamSpace start-up steps and service wrappers (sourced, not run).
+# STREAMSPACE_ROOT prefixes every system path so each step can run against a scratch tree.
+# shellcheck shell=bash
+
+STREAMSPACE_ROOT=${STREAMSPACE_ROOT:-}
+
+log() {
+    printf '[%s] %s\n' "${STREAMSPACE_STEP:-${0##*/}}" "$*" >&2
+}
+
+warn() {
+    log "WARNING: $*"
+}
+
+# Prints the message and stops the start-up: the container exits with it as its last log line.
+die() {
+    log "ERROR: $*"
+    exit 1
+}
+
+# Prints the value of KEY from the build record (/etc/streamspace/build.env), or the default.
+build_value() {
+    local key=$1 default=${2:-} file="${STREAMSPACE_ROOT}/etc/streamspace/build.env" line
+    if [ -r "$file" ]; then
+        while IFS= read -r line; do
+            if [ "${line%%=*}" = "$key" ]; then
+                printf '%s\n' "${line#*=}"
+                return 0
+            fi
+        done <"$file"
+    fi
+    printf '%s\n' "$default"
+}
+
+# True when Selkies-GStreamer is part of this build (offline builds leave it out).
+selkies_present() {
+    [ "$(build_value SELKIES present)" = present ]
+}
+
+# Normalises a boolean setting: prints true or false, fails on anything else.
+parse_bool() {
+    case "${1,,}" in
+        true | 1 | yes | on) echo true ;;
+        false | 0 | no | off) echo false ;;
+        *) return 1 ;;
+    esac
+}
+
+is_uint() {
+    [[ $1 =~ ^[0-9]+$ ]] && [ "${#1}" -le 10 ]
+}

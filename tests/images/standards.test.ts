@@ -1,0 +1,121 @@
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { parse } from "yaml";
+import { RULES, RuleId, Violation, checkCatalogDockerfiles, checkDockerfile, formatViolation } from "../../catalog/dockerfileStandards";
+import { SELKIES_ENV, STANDARD_ENV, STANDARD_PORTS } from "../../catalog/imageStandard";
+import { ROOT } from "../harness";
+
+const FIXTURE = path.join(ROOT, "tests/fixtures/dockerfiles/broken.Dockerfile");
+
+function checkText(text: string, opts = {}): Violation[] {
+    return checkDockerfile("Dockerfile", text, opts).violations;
+}
+
+/** A Dockerfile that follows the standard, for tests that break one thing at a time. */
+function goodDockerfile(): string {
+    return fs.readFileSync(path.join(ROOT, "images/selkies-base/Dockerfile"), "utf8");
+}
+
+describe("image standard: Dockerfile checker", () => {
+    it("every catalog image's Dockerfile follows the standard", () => {
+        const violations = checkCatalogDockerfiles();
+        assert.deepStrictEqual(violations.map(formatViolation), []);
+    });
+
+    describe("the broken fixture", () => {
+        const violations = checkDockerfile("tests/fixtures/dockerfiles/broken.Dockerfile", fs.readFileSync(FIXTURE, "utf8")).violations;
+        const at = (rule: RuleId): number[] => violations.filter((v) => v.rule === rule).map((v) => v.line);
+
+        it("makes every rule fire", () => {
+            const fired = new Set(violations.map((v) => v.rule));
+            assert.deepStrictEqual(Object.keys(RULES).filter((r) => !fired.has(r as RuleId)), []);
+        });
+
+        it("names the file and the line of each violation", () => {
+            for (const v of violations) assert.match(formatViolation(v), /^tests\/fixtures\/dockerfiles\/broken\.Dockerfile:\d+: \[[a-z-]+\] .+/);
+            assert.deepStrictEqual(at("pinned-base"), [3]);
+            assert.deepStrictEqual(at("apt-cache-cleaned"), [5]);
+            assert.deepStrictEqual(at("verified-downloads"), [6, 7]);
+            assert.deepStrictEqual(at("expose-ports"), [3]);
+            assert.deepStrictEqual(at("non-root-user"), [3]);
+            assert.ok(at("healthcheck").every((l) => l === 13) && at("healthcheck").length === 3, `healthcheck lines: ${at("healthcheck")}`);
+        });
+
+        it("says what is wrong with labels: a literal value, an undeclared argument, a missing label", () => {
+            const labels = violations.filter((v) => v.rule === "required-labels");
+            assert.ok(labels.some((v) => v.line === 9 && /vendor is "Someone".*\$\{OCI_VENDOR\}/.test(v.message)));
+            assert.ok(labels.some((v) => v.line === 9 && /does not declare ARG OCI_VERSION/.test(v.message)));
+            assert.ok(labels.some((v) => v.line === 3 && /org\.opencontainers\.image\.licenses/.test(v.message)));
+            assert.ok(!labels.some((v) => v.message.includes("image.title")), "the title label is set correctly in the fixture");
+        });
+
+        it("reports the wrong and the missing environment defaults", () => {
+            const env = violations.filter((v) => v.rule === "standard-env").map((v) => v.message);
+            assert.ok(env.some((m) => /DISPLAY_WIDTH is "1280".*DISPLAY_WIDTH=1920/.test(m)), env.join("\n"));
+            assert.ok(env.some((m) => /TZ is not set.*TZ=UTC/.test(m)), env.join("\n"));
+            assert.strictEqual(env.length, 2, env.join("\n"));
+        });
+
+        it("reports the health check's timings and its uninstalled tool", () => {
+            const hc = violations.filter((v) => v.rule === "healthcheck").map((v) => v.message);
+            assert.ok(hc.some((m) => /--interval is 60s.*--interval=30s/.test(m)));
+            assert.ok(hc.some((m) => /--start-period is missing/.test(m)));
+            assert.ok(hc.some((m) => /calls curl, which no apt-get install/.test(m)));
+        });
+    });
+
+    it("refuses a user name, since Kubernetes runAsNonRoot needs a number", () => {
+        const v = checkText(goodDockerfile().replace("USER 1000:1000", "USER streamspace"), { selkies: true });
+        assert.deepStrictEqual(v.map((x) => x.rule), ["non-root-user"]);
+        assert.match(v[0].message, /numeric uid/);
+    });
+
+    it("refuses a base reference pinned by tag only, also through the BASE_IMAGE default", () => {
+        const v = checkText(goodDockerfile().replace(/^ARG BASE_IMAGE=.*$/m, "ARG BASE_IMAGE=debian:bookworm-slim"), { selkies: true });
+        assert.deepStrictEqual(v.map((x) => `${x.line}:${x.rule}`), ["2:pinned-base"]);
+    });
+
+    it("accepts a download verified by sha256sum --check and refuses the same without it", () => {
+        const base = goodDockerfile();
+        assert.deepStrictEqual(checkText(base, { selkies: true }), []);
+        const unverified = base.replace(/\| sha256sum --check --strict/g, "| cat");
+        assert.deepStrictEqual(checkText(unverified, { selkies: true }).map((x) => x.rule), ["verified-downloads"]);
+    });
+
+    it("a catalog child inherits health check, ports, env and user from its base but not its labels", () => {
+        const base = checkDockerfile("base", goodDockerfile(), { selkies: true });
+        const child = "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nRUN true\n";
+        const v = checkDockerfile("child", child, { selkies: true, inherited: base.facts }).violations;
+        assert.deepStrictEqual([...new Set(v.map((x) => x.rule))], ["required-labels"]);
+    });
+
+    it("selkies-base's BASE_IMAGE default is the digest its metadata names", () => {
+        const meta = parse(fs.readFileSync(path.join(ROOT, "images/selkies-base/image.yaml"), "utf8")) as { base: { external: string } };
+        const arg = /^ARG BASE_IMAGE=(.+)$/m.exec(goodDockerfile())?.[1];
+        assert.strictEqual(arg, meta.base.external);
+    });
+});
+
+describe("image standard: images/README.md", () => {
+    let rows: string[][] = [];
+    before(() => {
+        const readme = fs.readFileSync(path.join(ROOT, "images/README.md"), "utf8");
+        rows = readme.split("\n").filter((l) => l.startsWith("|")).map((l) => l.split("|").map((c) => c.trim()));
+    });
+
+    it("lists every standard port with its number", () => {
+        for (const p of STANDARD_PORTS) {
+            assert.ok(rows.some((r) => r.includes(String(p.port)) && r.some((c) => c.includes(p.protocol))), `no table row for port ${p.port} (${p.protocol})`);
+        }
+    });
+
+    it("lists every standard variable with the default the images set", () => {
+        for (const e of [...STANDARD_ENV, ...SELKIES_ENV]) {
+            const row = rows.find((r) => r.includes(`\`${e.name}\``));
+            assert.ok(row, `no table row for ${e.name}`);
+            const expected = e.default === undefined ? "(none)" : `\`${e.default}\``;
+            assert.ok(row.includes(expected), `${e.name}: the README says ${row.join(" | ")}, the standard default is ${expected}`);
+        }
+    });
+});
