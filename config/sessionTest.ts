@@ -1,23 +1,115 @@
-import { boolean, text } from "./fields";
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import type { Catalog } from "../catalog";
+import { boolean, integer, quantityValue, text } from "./fields";
+import { Problem } from "./problems";
 import { defineSection } from "./section";
+
+/** The catalog image that proves a session streams (images/stream-probe). */
+export const PROBE_IMAGE = "stream-probe";
+/** The catalog image of the TURN relay a person watches the test session through (images/coturn). */
+export const TURN_IMAGE = "coturn";
 
 export interface SessionTestConfig {
     enabled: boolean;
     /** Catalog name of the image deployed and probed. */
     image: string;
+    /** Namespace holding every resource of the test session. */
+    namespace: string;
+    /** Basic-auth user of the session's web client. */
+    user: string;
+    /** Basic-auth password from the stack config; undefined means one is generated and kept. */
+    password?: pulumi.Output<string>;
+    display: { width: number; height: number; dpi: number };
+    /** Size of the memory-backed /dev/shm (Chrome and GStreamer share frames through it). */
+    shmSize: string;
+    resources: { cpuRequest: string; cpuLimit: string; memoryRequest: string; memoryLimit: string };
+    /** Deploy a TURN relay so that a person can watch the session through kubectl port-forward. */
+    turn: boolean;
+    probe: { seconds: number; minFps: number };
+    /** How long the Deployment may take to become available (a GPU node from zero included). */
+    timeoutMinutes: number;
+}
+
+const dnsLabel = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** A Kubernetes quantity that must be greater than zero; says so plainly when it is negative. */
+function positiveQuantity() {
+    return text().superRefine((value, ctx) => {
+        const v = value.trim();
+        if (v.startsWith("-")) {
+            ctx.addIssue({ code: z.ZodIssueCode.custom, message: "must not be negative; use a Kubernetes quantity such as 500m, 2, 512Mi or 4Gi" });
+        } else if (!/^([0-9]+(\.[0-9]+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/.test(v)) {
+            ctx.addIssue({ code: z.ZodIssueCode.custom, message: "expected a Kubernetes quantity such as 500m, 2, 512Mi or 4Gi" });
+        } else if (quantityValue(v) <= 0) {
+            ctx.addIssue({ code: z.ZodIssueCode.custom, message: "must be greater than zero" });
+        }
+    });
 }
 
 export const sessionTestSection = defineSection({
     keys: {
         sessionTestEnabled: boolean().default(true),
         sessionTestImage: text().default("chrome-selkies"),
+        sessionTestNamespace: text().default("streamspace-session-test"),
+        sessionTestUser: text().default("user"),
+        sessionTestPassword: text().optional(),
+        sessionTestDisplayWidth: integer({ min: 640, max: 7680 }).default(1920),
+        sessionTestDisplayHeight: integer({ min: 480, max: 4320 }).default(1080),
+        sessionTestDisplayDpi: integer({ min: 48, max: 480 }).default(96),
+        sessionTestShmSize: positiveQuantity().default("2Gi"),
+        sessionTestCpuRequest: positiveQuantity().default("1"),
+        sessionTestCpuLimit: positiveQuantity().default("4"),
+        sessionTestMemoryRequest: positiveQuantity().default("2Gi"),
+        sessionTestMemoryLimit: positiveQuantity().default("8Gi"),
+        sessionTestTurn: boolean().default(true),
+        sessionTestProbeSeconds: integer({ min: 5, max: 600 }).default(20),
+        sessionTestProbeMinFps: integer({ min: 1, max: 240 }).default(10),
+        sessionTestTimeoutMinutes: integer({ min: 5, max: 180 }).default(20),
     },
     examples: {
         sessionTestEnabled: "true",
         sessionTestImage: "chrome-selkies",
+        sessionTestNamespace: "streamspace-session-test",
+        sessionTestUser: "user",
+        sessionTestPassword: "\"$(openssl rand -base64 24)\"",
+        sessionTestDisplayWidth: "1920",
+        sessionTestDisplayHeight: "1080",
+        sessionTestDisplayDpi: "96",
+        sessionTestShmSize: "2Gi",
+        sessionTestCpuRequest: "1",
+        sessionTestCpuLimit: "4",
+        sessionTestMemoryRequest: "2Gi",
+        sessionTestMemoryLimit: "8Gi",
+        sessionTestTurn: "true",
+        sessionTestProbeSeconds: "20",
+        sessionTestProbeMinFps: "10",
+        sessionTestTimeoutMinutes: "20",
     },
+    secretKeys: ["sessionTestPassword"],
     build(v, ctx): SessionTestConfig {
-        if (v.sessionTestEnabled && !ctx.imageNames.includes(v.sessionTestImage)) {
+        const config: SessionTestConfig = {
+            enabled: v.sessionTestEnabled,
+            image: v.sessionTestImage,
+            namespace: v.sessionTestNamespace,
+            user: v.sessionTestUser,
+            password: v.sessionTestPassword ? pulumi.secret(v.sessionTestPassword) : undefined,
+            display: { width: v.sessionTestDisplayWidth, height: v.sessionTestDisplayHeight, dpi: v.sessionTestDisplayDpi },
+            shmSize: v.sessionTestShmSize.trim(),
+            resources: {
+                cpuRequest: v.sessionTestCpuRequest.trim(),
+                cpuLimit: v.sessionTestCpuLimit.trim(),
+                memoryRequest: v.sessionTestMemoryRequest.trim(),
+                memoryLimit: v.sessionTestMemoryLimit.trim(),
+            },
+            turn: v.sessionTestTurn,
+            probe: { seconds: v.sessionTestProbeSeconds, minFps: v.sessionTestProbeMinFps },
+            timeoutMinutes: v.sessionTestTimeoutMinutes,
+        };
+        // A disabled test creates nothing: nothing else of the section can be wrong.
+        if (!config.enabled) return config;
+
+        if (!ctx.imageNames.includes(v.sessionTestImage)) {
             ctx.problem({
                 key: "sessionTestImage",
                 value: v.sessionTestImage,
@@ -25,6 +117,134 @@ export const sessionTestSection = defineSection({
                 fix: ctx.setCommand("sessionTestImage", "chrome-selkies"),
             });
         }
-        return { enabled: v.sessionTestEnabled, image: v.sessionTestImage };
+        if (!dnsLabel.test(v.sessionTestNamespace)) {
+            ctx.problem({
+                key: "sessionTestNamespace",
+                value: v.sessionTestNamespace,
+                message: "not a Kubernetes namespace name: lowercase letters, digits and '-', at most 63, starting and ending with a letter or digit",
+                fix: ctx.setCommand("sessionTestNamespace", v.sessionTestNamespace.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 63) || "streamspace-session-test"),
+            });
+        }
+        if (!/^[A-Za-z0-9._-]{1,32}$/.test(v.sessionTestUser)) {
+            ctx.problem({
+                key: "sessionTestUser",
+                value: v.sessionTestUser,
+                message: "a basic-auth user name: 1 to 32 letters, digits, '.', '_' or '-' (no ':' or spaces)",
+            });
+        }
+        if (v.sessionTestPassword !== undefined && v.sessionTestPassword.length < 12) {
+            ctx.problem({
+                key: "sessionTestPassword",
+                value: v.sessionTestPassword,
+                message: "too short: use at least 12 characters, or remove the key and a password is generated",
+                fix: `${ctx.setCommand("sessionTestPassword")}  (or: pulumi config rm sessionTestPassword --stack ${ctx.stack})`,
+            });
+        }
+        // H.264 with 4:2:0 chroma, what every encoder Selkies picks produces, needs even dimensions.
+        for (const [key, value] of [
+            ["sessionTestDisplayWidth", v.sessionTestDisplayWidth],
+            ["sessionTestDisplayHeight", v.sessionTestDisplayHeight],
+        ] as const) {
+            if (value % 2 !== 0) {
+                ctx.problem({
+                    key,
+                    value: String(value),
+                    message: "the video encoders need an even number of pixels",
+                    fix: ctx.setCommand(key, String(value + 1)),
+                });
+            }
+        }
+        const shm = quantityValue(config.shmSize);
+        const memoryLimit = quantityValue(config.resources.memoryLimit);
+        if (shm < 64 * 2 ** 20) {
+            ctx.problem({
+                key: "sessionTestShmSize",
+                value: v.sessionTestShmSize,
+                message: "at least 64Mi: Chrome and the X server share frames through /dev/shm and crash on less",
+                fix: ctx.setCommand("sessionTestShmSize", "2Gi"),
+            });
+        } else if (shm >= memoryLimit) {
+            // A memory-backed emptyDir is charged to the container's memory limit.
+            ctx.problem({
+                key: "sessionTestShmSize",
+                value: v.sessionTestShmSize,
+                message: `/dev/shm lives in memory and counts against the memory limit (sessionTestMemoryLimit = ${config.resources.memoryLimit}); it must be smaller than that limit`,
+                fix: ctx.setCommand("sessionTestShmSize", "2Gi"),
+            });
+        }
+        const pairs = [
+            ["sessionTestCpuRequest", "sessionTestCpuLimit", config.resources.cpuRequest, config.resources.cpuLimit],
+            ["sessionTestMemoryRequest", "sessionTestMemoryLimit", config.resources.memoryRequest, config.resources.memoryLimit],
+        ] as const;
+        for (const [requestKey, limitKey, request, limit] of pairs) {
+            if (quantityValue(request) > quantityValue(limit)) {
+                ctx.problem({
+                    key: requestKey,
+                    value: request,
+                    message: `the request is larger than the limit (${limitKey} = ${limit}); Kubernetes rejects such a pod`,
+                    fix: ctx.setCommand(requestKey, limit),
+                });
+            }
+        }
+        return config;
     },
 });
+
+/** The catalog images a stack must build for its session test: the session, the probe and the relay. */
+export function sessionTestImages(c: SessionTestConfig): string[] {
+    if (!c.enabled) return [];
+    return [c.image, PROBE_IMAGE, ...(c.turn ? [TURN_IMAGE] : [])];
+}
+
+/**
+ * The names to build: those asked for, plus the session test's images when some were asked for
+ * (an empty list already means every image).
+ */
+export function withSessionTestImages(selected: readonly string[], c: SessionTestConfig): string[] {
+    if (selected.length === 0) return [];
+    return [...new Set([...selected, ...sessionTestImages(c)])];
+}
+
+/**
+ * Checks that need the catalog and the stack's selection: the probed image must stream with
+ * Selkies (the probe speaks its WebRTC protocol), and every image the test needs must be built.
+ */
+export function sessionTestCatalogProblems(
+    c: SessionTestConfig,
+    catalog: Catalog,
+    built: readonly string[],
+    stack: string,
+): Problem[] {
+    if (!c.enabled) return [];
+    const problems: Problem[] = [];
+    const image = catalog.images.find((i) => i.name === c.image);
+    const selkies = catalog.images.filter((i) => i.kind === "session" && i.streamingProtocol === "selkies").map((i) => i.name);
+    if (image && (image.kind !== "session" || image.streamingProtocol !== "selkies")) {
+        problems.push({
+            key: "sessionTestImage",
+            value: c.image,
+            message: `the probe speaks Selkies' WebRTC protocol, but '${c.image}' is ${image.kind === "session" ? `a session image streaming with ${image.streamingProtocol}` : `a ${image.kind} image`} (${image.metadataFile}); images it can probe: ${selkies.join(", ") || "none"}`,
+            fix: `pulumi config set sessionTestImage ${selkies[0] ?? "chrome-selkies"} --stack ${stack}  (or: pulumi config set sessionTestEnabled false --stack ${stack})`,
+        });
+    }
+    for (const name of sessionTestImages(c)) {
+        if (!catalog.images.some((i) => i.name === name)) {
+            if (name !== c.image) {
+                problems.push({
+                    key: "sessionTestEnabled",
+                    value: "true",
+                    message: `the session test needs the catalog image '${name}', which is missing from images/`,
+                    fix: `pulumi config set sessionTestEnabled false --stack ${stack}`,
+                });
+            }
+        } else if (!built.includes(name)) {
+            problems.push({
+                key: "sessionTestEnabled",
+                value: "true",
+                message: `the session test needs the image '${name}', but this stack does not build it for its platform (${catalog.get(name).platforms.join(", ")} only)`,
+                fix: `pulumi config set imagePlatform linux/amd64 --stack ${stack}  (or: pulumi config set sessionTestEnabled false --stack ${stack})`,
+            });
+        }
+    }
+    return problems;
+}
