@@ -3,6 +3,8 @@
 # shellcheck shell=bash
 
 STREAMSPACE_ROOT=${STREAMSPACE_ROOT:-}
+# A failure inside $(...) fails the caller too.
+shopt -s inherit_errexit
 
 log() {
     printf '[%s] %s\n' "${STREAMSPACE_STEP:-${0##*/}}" "$*" >&2

@@ -1,0 +1,402 @@
+/**
+ * The start-up steps of selkies-base run as plain processes against a scratch file tree
+ * (STREAMSPACE_ROOT) with stand-ins for nvidia-smi, vainfo, gst-inspect-1.0, xdpyinfo and curl
+ * first on PATH. What they print is what the container would export; what they log is what a user
+ * reads in the container log.
+ */
+import * as assert from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { ROOT } from "../harness";
+
+const ROOTFS = path.join(ROOT, "images/selkies-base/rootfs");
+const LIB = path.join(ROOTFS, "usr/local/lib/streamspace");
+const INIT_D = path.join(ROOTFS, "etc/streamspace/init.d");
+const isRoot = process.getuid?.() === 0;
+
+interface Result {
+    status: number | null;
+    stdout: string;
+    stderr: string;
+    /** The KEY=VALUE lines printed, as the entrypoint would export them. */
+    exports: Record<string, string>;
+}
+
+/** A scratch tree laid out like the image: passwd, group, zoneinfo, /config, /dev, build record. */
+class Scratch {
+    readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), "streamspace-startup-"));
+    readonly stubs = path.join(this.dir, "stubs");
+    readonly run = path.join(this.dir, "run");
+
+    constructor() {
+        fs.chmodSync(this.dir, 0o1777); // like /tmp, where the runtime directory lives
+        for (const d of ["etc/streamspace", "usr/share/zoneinfo/Europe", "config", "dev/dri", "stubs"]) {
+            fs.mkdirSync(path.join(this.dir, d), { recursive: true });
+        }
+        this.write("etc/passwd", "root:x:0:0:root:/root:/bin/bash\nstreamspace:x:1000:1000::/config:/bin/bash\n");
+        this.write("etc/group", "root:x:0:\nvideo:x:44:\nstreamspace:x:1000:\n");
+        this.write("usr/share/zoneinfo/UTC", "TZif");
+        this.write("usr/share/zoneinfo/Europe/Berlin", "TZif");
+        this.write("etc/streamspace/build.env", "SELKIES=present\n");
+        fs.chownSync(path.join(this.dir, "config"), 1000, 1000);
+        fs.writeFileSync(path.join(this.dir, "config/notes.txt"), "x");
+    }
+
+    write(rel: string, content: string, mode = 0o644): string {
+        const file = path.join(this.dir, rel);
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        fs.writeFileSync(file, content, { mode });
+        fs.chmodSync(file, mode);
+        return file;
+    }
+
+    /** A stand-in command on PATH: a shell script body. */
+    stub(name: string, body: string): void {
+        this.write(`stubs/${name}`, `#!/bin/bash\n${body}\n`, 0o755);
+    }
+
+    /** Runs a script (optionally as another uid through setpriv) and parses what it exports. */
+    exec(script: string, env: Record<string, string> = {}, opts: { uid?: number; args?: string[] } = {}): Result {
+        const fullEnv: Record<string, string> = {
+            PATH: `${this.stubs}:/usr/sbin:/usr/bin:/sbin:/bin`,
+            STREAMSPACE_ROOT: this.dir,
+            STREAMSPACE_LIB: LIB,
+            STREAMSPACE_RUN: this.run,
+            ...env,
+        };
+        const [cmd, args] =
+            opts.uid === undefined
+                ? [script, opts.args ?? []]
+                : ["setpriv", [`--reuid=${opts.uid}`, `--regid=${opts.uid}`, "--clear-groups", "--", script, ...(opts.args ?? [])]];
+        const r = spawnSync(cmd, args, { env: fullEnv, encoding: "utf8", timeout: 30000 });
+        const exports: Record<string, string> = {};
+        for (const line of (r.stdout ?? "").split("\n")) {
+            const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line);
+            if (m) exports[m[1]] = m[2];
+        }
+        return { status: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "", exports };
+    }
+
+    cleanup(): void {
+        fs.rmSync(this.dir, { recursive: true, force: true });
+    }
+}
+
+const step = (name: string): string => path.join(INIT_D, name);
+
+describe("selkies-base start-up", () => {
+    let s: Scratch;
+    beforeEach(() => {
+        s = new Scratch();
+    });
+    afterEach(() => s.cleanup());
+
+    describe("40-display: screen size", () => {
+        it("passes the standard defaults through", () => {
+            const r = s.exec(step("40-display"), { DISPLAY_WIDTH: "1920", DISPLAY_HEIGHT: "1080", DISPLAY_DPI: "96" });
+            assert.strictEqual(r.status, 0, r.stderr);
+            assert.deepStrictEqual(
+                [r.exports.DISPLAY_WIDTH, r.exports.DISPLAY_HEIGHT, r.exports.DISPLAY_DPI, r.exports.DISPLAY],
+                ["1920", "1080", "96", ":0"],
+            );
+        });
+
+        const bad: [string, Record<string, string>, RegExp][] = [
+            ["a non-number", { DISPLAY_WIDTH: "wide" }, /DISPLAY_WIDTH=wide is not a whole number; use 640 to 7680/],
+            ["below 640x480", { DISPLAY_WIDTH: "638" }, /DISPLAY_WIDTH=638 is below the minimum 640/],
+            ["a height below 480", { DISPLAY_HEIGHT: "400" }, /DISPLAY_HEIGHT=400 is below the minimum 480/],
+            ["above 7680x4320", { DISPLAY_WIDTH: "7682" }, /DISPLAY_WIDTH=7682 is above the maximum 7680/],
+            ["a height above 4320", { DISPLAY_HEIGHT: "4322" }, /DISPLAY_HEIGHT=4322 is above the maximum 4320/],
+            ["an odd size", { DISPLAY_WIDTH: "1367" }, /both must be even/],
+            ["a DPI of zero", { DISPLAY_DPI: "0" }, /DISPLAY_DPI=0 is below the minimum 48/],
+        ];
+        for (const [what, env, message] of bad) {
+            it(`stops the container on ${what}, naming the variable`, () => {
+                const r = s.exec(step("40-display"), env);
+                assert.strictEqual(r.status, 1);
+                assert.match(r.stderr, message);
+                assert.strictEqual(r.stdout, "", "nothing is exported from a failed step");
+            });
+        }
+    });
+
+    describe("30-timezone", () => {
+        it("applies a known zone", () => {
+            const r = s.exec(step("30-timezone"), { TZ: "Europe/Berlin" });
+            assert.strictEqual(r.status, 0);
+            assert.strictEqual(r.exports.TZ, "Europe/Berlin");
+        });
+
+        for (const tz of ["Mars/Olympus_Mons", "../../etc/passwd", "Europe/Berlin;rm"]) {
+            it(`falls back to UTC with a warning for ${tz}`, () => {
+                const r = s.exec(step("30-timezone"), { TZ: tz });
+                assert.strictEqual(r.status, 0);
+                assert.strictEqual(r.exports.TZ, "UTC");
+                assert.match(r.stderr, /WARNING: TZ=.* is not a known time zone.*using UTC/);
+            });
+        }
+    });
+
+    describe("10-user: PUID and PGID", () => {
+        for (const [name, value] of [["PUID", "0"], ["PGID", "0"]]) {
+            it(`refuses ${name}=0 with a clear message`, () => {
+                const r = s.exec(step("10-user"), { PUID: "1000", PGID: "1000", [name]: value });
+                assert.strictEqual(r.status, 1);
+                assert.match(r.stderr, new RegExp(`${name}=0 would run the session as root`));
+            });
+        }
+
+        it("refuses an id that is not a number", () => {
+            const r = s.exec(step("10-user"), { PUID: "alice", PGID: "1000" });
+            assert.strictEqual(r.status, 1);
+            assert.match(r.stderr, /PUID=alice is not a number/);
+        });
+
+        (isRoot ? it : it.skip)("as root: remaps the session user to PUID/PGID, hands it its home, asks to drop root", () => {
+            const render = s.write("dev/dri/renderD128", "");
+            fs.chownSync(render, 0, 109);
+            const r = s.exec(step("10-user"), { PUID: "1001", PGID: "1002" });
+            assert.strictEqual(r.status, 0, r.stderr);
+            const passwd = fs.readFileSync(path.join(s.dir, "etc/passwd"), "utf8");
+            assert.match(passwd, /^streamspace:x:1001:1002::\/config:\/bin\/bash$/m);
+            assert.match(passwd, /^root:x:0:0:/m, "other users are untouched");
+            assert.match(fs.readFileSync(path.join(s.dir, "etc/group"), "utf8"), /^streamspace:x:1002:$/m);
+            const st = fs.statSync(path.join(s.dir, "config/notes.txt"));
+            assert.deepStrictEqual([st.uid, st.gid], [1001, 1002]);
+            assert.strictEqual(r.exports.STREAMSPACE_RUN_AS, "1001:1002:1002,109", "the render node's group is kept");
+        });
+
+        (isRoot ? it : it.skip)("as another uid: keeps it and logs that PUID/PGID do not apply", () => {
+            const r = s.exec(step("10-user"), { PUID: "1000", PGID: "1000" }, { uid: 1234 });
+            assert.strictEqual(r.status, 0, r.stderr);
+            assert.strictEqual(r.exports.STREAMSPACE_RUN_AS, undefined);
+            assert.match(r.stderr, /running as uid 1234 gid 1234 .*PUID=1000 PGID=1000 apply only when it starts as root/);
+        });
+    });
+
+    (isRoot ? describe : describe.skip)("20-identity: any uid gets a name and a home", () => {
+        it("gives a uid missing from /etc/passwd an entry through nss_wrapper", () => {
+            const lib = s.write("lib/libnss_wrapper.so", "");
+            fs.chmodSync(path.join(s.dir, "config"), 0o777);
+            const r = s.exec(step("20-identity"), { NSS_WRAPPER_LIB: lib }, { uid: 1234 });
+            assert.strictEqual(r.status, 0, r.stderr);
+            assert.strictEqual(r.exports.LD_PRELOAD, lib);
+            assert.match(fs.readFileSync(r.exports.NSS_WRAPPER_PASSWD, "utf8"), /^streamspace:x:1234:1234:StreamSpace session:.*\/config:\/bin\/bash$/m);
+            assert.match(fs.readFileSync(r.exports.NSS_WRAPPER_GROUP, "utf8"), /^streamspace:x:1234:$/m);
+            assert.strictEqual(r.exports.HOME, path.join(s.dir, "config"));
+            assert.strictEqual(r.exports.XDG_RUNTIME_DIR, path.join(s.run, "xdg"));
+            assert.strictEqual(fs.statSync(s.run).mode & 0o777, 0o700, "the runtime directory is private");
+        });
+
+        it("falls back to a home under the runtime directory, with a warning, when /config is not writable", () => {
+            const r = s.exec(step("20-identity"), {}, { uid: 1234 });
+            assert.strictEqual(r.status, 0, r.stderr);
+            assert.strictEqual(r.exports.HOME, path.join(s.run, "home"));
+            assert.match(r.stderr, /WARNING: home \/config is not writable by uid 1234/);
+        });
+
+        it("refuses a runtime directory that belongs to someone else", () => {
+            fs.mkdirSync(s.run);
+            fs.chownSync(s.run, 1000, 1000);
+            const r = s.exec(step("20-identity"), {}, { uid: 1234 });
+            assert.strictEqual(r.status, 1);
+            assert.match(r.stderr, /belongs to uid 1000, not to uid 1234/);
+        });
+    });
+
+    describe("50-encoder: SELKIES_ENCODER=auto", () => {
+        const gpu = (name: string): void => s.stub("nvidia-smi", `echo "${name}"`);
+        const gstHas = (...elements: string[]): void =>
+            s.stub("gst-inspect-1.0", `case "$1" in ${elements.length ? elements.join("|") : "__none__"}) exit 0 ;; *) exit 1 ;; esac`);
+        const renderNode = (encodes: boolean): void => {
+            s.write("dev/dri/renderD128", "", 0o666);
+            s.stub("vainfo", encodes ? 'echo "      VAProfileH264Main               :	VAEntrypointEncSlice"' : 'echo "      VAProfileH264Main               :	VAEntrypointVLD"');
+        };
+        const encoder = (env: Record<string, string> = {}): Result =>
+            s.exec(step("50-encoder"), { SELKIES_ENCODER: "auto", NVIDIA_DRIVER_CAPABILITIES: "compute,utility,video,graphics", ...env });
+
+        it("picks NVENC on a GPU that has one (T4)", () => {
+            gpu("Tesla T4");
+            gstHas("nvh264enc", "vah264enc");
+            const r = encoder();
+            assert.strictEqual(r.exports.SELKIES_ENCODER, "nvh264enc");
+            assert.match(r.stderr, /video encoder: nvh264enc \(GPU Tesla T4 has an NVENC encoder\)/);
+        });
+
+        for (const name of ["NVIDIA H100 80GB HBM3", "NVIDIA A100-SXM4-40GB", "NVIDIA H200"]) {
+            it(`skips NVENC on ${name}, which has none, and uses a working VA-API node`, () => {
+                gpu(name);
+                gstHas("nvh264enc", "vah264enc");
+                renderNode(true);
+                const r = encoder();
+                assert.strictEqual(r.exports.SELKIES_ENCODER, "vah264enc");
+                assert.match(r.stderr, new RegExp(`GPU ${name} has no NVENC video encoder; render node /dev/dri/renderD128 encodes H.264 with VA-API`));
+            });
+        }
+
+        it("skips NVENC when the toolkit was not asked for video, and says so", () => {
+            gpu("NVIDIA L4");
+            gstHas("nvh264enc");
+            const r = encoder({ NVIDIA_DRIVER_CAPABILITIES: "compute,utility" });
+            assert.strictEqual(r.exports.SELKIES_ENCODER, "x264enc");
+            assert.match(r.stderr, /NVIDIA_DRIVER_CAPABILITIES=compute,utility lacks 'video'/);
+        });
+
+        it("skips NVENC when GStreamer cannot open it", () => {
+            gpu("NVIDIA L4");
+            gstHas();
+            const r = encoder();
+            assert.strictEqual(r.exports.SELKIES_ENCODER, "x264enc");
+            assert.match(r.stderr, /GStreamer cannot open its NVENC encoder/);
+        });
+
+        it("skips a render node that cannot encode H.264 and falls back to x264", () => {
+            gstHas("vah264enc");
+            renderNode(false);
+            const r = encoder();
+            assert.strictEqual(r.exports.SELKIES_ENCODER, "x264enc");
+            assert.match(r.stderr, /no NVIDIA GPU.*render node \/dev\/dri\/renderD128 has no VA-API H.264 encoder; encoding in software/);
+        });
+
+        it("uses x264 with no GPU at all", () => {
+            gstHas("nvh264enc", "vah264enc");
+            const r = encoder();
+            assert.strictEqual(r.exports.SELKIES_ENCODER, "x264enc");
+            assert.match(r.stderr, /no render node in \/dev\/dri; encoding in software/);
+        });
+
+        it("an explicit value always wins", () => {
+            gpu("Tesla T4");
+            gstHas("nvh264enc");
+            const r = encoder({ SELKIES_ENCODER: "vp8enc" });
+            assert.strictEqual(r.exports.SELKIES_ENCODER, "vp8enc");
+            assert.match(r.stderr, /set explicitly by SELKIES_ENCODER/);
+        });
+    });
+
+    describe("60-auth and 70-web: who may connect", () => {
+        beforeEach(() => fs.mkdirSync(s.run, { mode: 0o700 }));
+
+        it("refuses to start with basic auth on and no password", () => {
+            const r = s.exec(step("60-auth"), { SELKIES_ENABLE_BASIC_AUTH: "true" });
+            assert.strictEqual(r.status, 1);
+            assert.match(r.stderr, /SELKIES_BASIC_AUTH_PASSWORD is empty: set it .*or set SELKIES_ENABLE_BASIC_AUTH=false/);
+        });
+
+        it("stores the password hashed, readable by the session user only, and drops VNC_PASSWORD from the environment", () => {
+            const r = s.exec(step("60-auth"), { SELKIES_BASIC_AUTH_USER: "alice", SELKIES_BASIC_AUTH_PASSWORD: "s3cret-pass" });
+            assert.strictEqual(r.status, 0, r.stderr);
+            const htpasswd = fs.readFileSync(path.join(s.run, "htpasswd"), "utf8");
+            assert.match(htpasswd, /^alice:\$6\$/);
+            assert.ok(!htpasswd.includes("s3cret-pass"));
+            assert.strictEqual(fs.statSync(path.join(s.run, "htpasswd")).mode & 0o777, 0o600);
+            assert.strictEqual(fs.readFileSync(path.join(s.run, "vnc.passwd"), "utf8"), "s3cret-pass\n", "VNC defaults to the basic auth password");
+            assert.ok(r.stdout.split("\n").includes("-VNC_PASSWORD"));
+            assert.ok(!r.stdout.includes("s3cret-pass") && !r.stderr.includes("s3cret-pass"), "the password never reaches the log");
+        });
+
+        it("with auth off: no htpasswd, a warning, and VNC locked with a random password", () => {
+            const r = s.exec(step("60-auth"), { SELKIES_ENABLE_BASIC_AUTH: "false" });
+            assert.strictEqual(r.status, 0, r.stderr);
+            assert.ok(!fs.existsSync(path.join(s.run, "htpasswd")));
+            assert.match(r.stderr, /basic auth is OFF/);
+            assert.match(r.stderr, /locked with a random password/);
+            assert.ok(fs.readFileSync(path.join(s.run, "vnc.passwd"), "utf8").trim().length >= 24);
+        });
+
+        it("nginx keeps /health open and puts Selkies behind basic auth", () => {
+            s.exec(step("60-auth"), { SELKIES_BASIC_AUTH_PASSWORD: "pw" });
+            const r = s.exec(step("70-web"));
+            assert.strictEqual(r.status, 0, r.stderr);
+            const conf = fs.readFileSync(path.join(s.run, "nginx.conf"), "utf8");
+            assert.match(conf, /listen 8080;/);
+            assert.match(conf, /location = \/health \{\s+auth_basic off;/);
+            assert.match(conf, /location \/ \{\s+auth_basic "StreamSpace session";\s+auth_basic_user_file [^;]+\/htpasswd;\s+proxy_pass http:\/\/127\.0\.0\.1:8081;/);
+        });
+
+        it("without Selkies in the build, nginx serves the noVNC pointer page, still behind auth", () => {
+            s.write("etc/streamspace/build.env", "SELKIES=absent\n");
+            s.exec(step("60-auth"), { SELKIES_BASIC_AUTH_PASSWORD: "pw" });
+            const r = s.exec(step("70-web"));
+            const conf = fs.readFileSync(path.join(s.run, "nginx.conf"), "utf8");
+            assert.ok(!conf.includes("proxy_pass"));
+            assert.match(conf, /location \/ \{\s+auth_basic "StreamSpace session";[\s\S]*root [^;]+usr\/share\/streamspace\/www;/);
+            assert.match(r.stderr, /this build has no Selkies/);
+        });
+    });
+
+    describe("run-health: what GET /health answers", () => {
+        const health = (env: Record<string, string> = {}): Result => s.exec(path.join(LIB, "run-health"), { STREAMSPACE_HEALTH_ONCE: "1", ...env });
+        const status = (): string | undefined => {
+            const f = path.join(s.run, "health/status");
+            return fs.existsSync(f) ? fs.readFileSync(f, "utf8") : undefined;
+        };
+        beforeEach(() => {
+            fs.mkdirSync(s.run, { mode: 0o700 });
+            s.stub("xdpyinfo", "exit 0");
+            // curl -w '%{http_code}' URL: Selkies with its own auth answers 401, nginx 200.
+            s.stub("curl", 'for a; do url=$a; done; case "$url" in *:8081/*) printf 401 ;; *) printf 200 ;; esac');
+        });
+
+        it("answers OK when the X server, Selkies and nginx all answer", () => {
+            const r = health();
+            assert.strictEqual(r.status, 0, r.stderr);
+            assert.strictEqual(status(), "OK\n");
+        });
+
+        it("stops answering OK the moment the X server is gone", () => {
+            health();
+            s.stub("xdpyinfo", "exit 1");
+            const r = health();
+            assert.strictEqual(r.status, 1);
+            assert.strictEqual(status(), undefined);
+            assert.match(r.stderr, /not answering: x-server/);
+        });
+
+        it("stops answering OK when Selkies is down", () => {
+            s.stub("curl", 'for a; do url=$a; done; case "$url" in *:8081/*) printf 000 ;; *) printf 200 ;; esac');
+            const r = health();
+            assert.strictEqual(status(), undefined);
+            assert.match(r.stderr, /not answering: selkies/);
+        });
+    });
+
+    (isRoot ? describe : describe.skip)("streamspace-init: the whole start-up", () => {
+        const init = path.join(ROOTFS, "usr/local/bin/streamspace-init");
+        const base = (): Record<string, string> => ({
+            STREAMSPACE_INIT_DIR: INIT_D,
+            SELKIES_BASIC_AUTH_PASSWORD: "pw",
+            TZ: "Europe/Berlin",
+            DISPLAY_WIDTH: "1280",
+            DISPLAY_HEIGHT: "720",
+        });
+
+        it("started as root with PUID/PGID 1001, runs the command as 1001 with the settings exported", () => {
+            fs.chmodSync(path.join(s.dir, "config"), 0o755);
+            const r = s.exec(init, { ...base(), PUID: "1001", PGID: "1001" }, {
+                args: ["bash", "-c", 'echo "ids=$(id -u):$(id -g) tz=$TZ size=${DISPLAY_WIDTH}x${DISPLAY_HEIGHT} enc=$SELKIES_ENCODER vnc=${VNC_PASSWORD:-unset} home=$HOME"; grep ^CapEff /proc/self/status'],
+            });
+            assert.strictEqual(r.status, 0, r.stderr);
+            assert.match(r.stdout, new RegExp(`ids=1001:1001 tz=Europe/Berlin size=1280x720 enc=x264enc vnc=unset home=${s.dir}/config`));
+            assert.match(r.stdout, /CapEff:\s+0000000000000000/, "no capabilities are left");
+            assert.match(r.stderr, /dropping root: continuing as uid 1001 gid 1001/);
+        });
+
+        it("started as uid 1234, still starts", () => {
+            fs.chmodSync(path.join(s.dir, "config"), 0o777);
+            const r = s.exec(init, base(), { uid: 1234, args: ["bash", "-c", 'echo "ids=$(id -u):$(id -g) user=$USER"'] });
+            assert.strictEqual(r.status, 0, r.stderr);
+            assert.match(r.stdout, /ids=1234:1234 user=streamspace/);
+        });
+
+        it("stops with the failing step's message and never runs the command", () => {
+            const r = s.exec(init, { ...base(), DISPLAY_WIDTH: "100" }, { args: ["bash", "-c", "echo started"] });
+            assert.strictEqual(r.status, 1);
+            assert.ok(!r.stdout.includes("started"));
+            assert.match(r.stderr, /DISPLAY_WIDTH=100 is below the minimum 640/);
+            assert.match(r.stderr, /start-up stopped at step 40-display/);
+        });
+    });
+});
