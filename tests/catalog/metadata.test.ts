@@ -1,0 +1,123 @@
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { CatalogError, loadCatalog } from "../../catalog";
+import { BASE_YAML, DIGEST, DOCKERFILE, KASMVNC_VARIANT, appYaml, fixtureCatalog, validCatalog } from "./fixtures";
+
+/** The problems loadCatalog reports for a catalog root; fails when it reports none. */
+function problemsOf(root: string): string[] {
+    try {
+        loadCatalog(root);
+    } catch (e) {
+        assert.ok(e instanceof CatalogError, `expected a CatalogError, got ${String(e)}`);
+        assert.match(e.message, /nothing was created or changed/);
+        return e.problems;
+    }
+    assert.fail("the catalog was accepted");
+}
+
+function withApp(yaml: string, files: Record<string, string> = {}): string {
+    return fixtureCatalog({
+        base: { "image.yaml": BASE_YAML, Dockerfile: DOCKERFILE },
+        app: { "image.yaml": yaml, Dockerfile: DOCKERFILE, "Dockerfile.kasmvnc": DOCKERFILE, ...files },
+    });
+}
+
+describe("catalog metadata", () => {
+    it("a valid catalog expands a variant into <app>-<variant>, built after its app's base", () => {
+        const catalog = loadCatalog(validCatalog());
+        assert.deepEqual(catalog.images.map((i) => i.name), ["base", "app", "app-kasmvnc"]);
+        const flavour = catalog.get("app-kasmvnc");
+        assert.equal(flavour.variantOf, "app");
+        assert.equal(flavour.dockerfile, "Dockerfile.kasmvnc");
+        assert.equal(flavour.streamingProtocol, "kasmvnc");
+        assert.deepEqual(flavour.ports.map((p) => p.port), [3000]);
+        assert.deepEqual(flavour.base, { external: `lscr.io/linuxserver/baseimage-kasmvnc:debianbookworm@sha256:${DIGEST}` });
+        // What the variant does not override comes from its app.
+        assert.equal(flavour.version, "1.2.3");
+        assert.deepEqual(flavour.tags, ["tool"]);
+        assert.deepEqual(catalog.get("app").variants, ["app-kasmvnc"]);
+    });
+
+    it("unknown base: names the file, the field and the images there are", () => {
+        const problems = problemsOf(withApp(appYaml().replace("base: { image: base }", "base: { image: selkies-bsae }")));
+        assert.equal(problems.length, 1, problems.join("\n"));
+        assert.match(problems[0], /^images\/app\/image\.yaml: field 'base\.image': unknown catalog image 'selkies-bsae'; the catalog has: app, base$/);
+    });
+
+    it("unknown base of a variant says which variant", () => {
+        const yaml = appYaml(KASMVNC_VARIANT.replace(/base: \{ external: [^}]+\}/, "base: { image: nothing }"));
+        const problems = problemsOf(withApp(yaml));
+        assert.match(problems.join("\n"), /images\/app\/image\.yaml: field 'base\.image': unknown catalog image 'nothing' \(variant 'app-kasmvnc'\)/);
+    });
+
+    it("duplicate name: a variant colliding with another folder", () => {
+        const root = withApp(appYaml(KASMVNC_VARIANT));
+        fs.mkdirSync(path.join(root, "images", "app-kasmvnc"));
+        fs.writeFileSync(path.join(root, "images", "app-kasmvnc", "image.yaml"), appYaml());
+        fs.writeFileSync(path.join(root, "images", "app-kasmvnc", "Dockerfile"), DOCKERFILE);
+        const problems = problemsOf(root);
+        assert.match(problems.join("\n"), /image name 'app-kasmvnc' is also used by images\/app(-kasmvnc)?\/image\.yaml; names must be unique/);
+    });
+
+    it("port clash: the same port twice in an image, or in a variant", () => {
+        const twice = appYaml().replace("{ name: vnc, port: 5900 }", "{ name: vnc, port: 8080 }");
+        assert.match(problemsOf(withApp(twice)).join("\n"), /images\/app\/image\.yaml: image 'app': port 8080\/TCP is declared twice \('selkies' and 'vnc'\)/);
+
+        const variant = appYaml(KASMVNC_VARIANT.replace("      - { name: kasmvnc, port: 3000 }", "      - { name: kasmvnc, port: 3000 }\n      - { name: https, port: 3000 }"));
+        assert.match(problemsOf(withApp(variant)).join("\n"), /image 'app-kasmvnc': port 3000\/TCP is declared twice \('kasmvnc' and 'https'\)/);
+
+        const sameName = appYaml().replace("{ name: vnc, port: 5900 }", "{ name: selkies, port: 5900 }");
+        assert.match(problemsOf(withApp(sameName)).join("\n"), /port name 'selkies' is used twice/);
+    });
+
+    it("unknown protocol: says which values are allowed, with the line", () => {
+        const problems = problemsOf(withApp(appYaml().replace("streamingProtocol: selkies", "streamingProtocol: rdp")));
+        assert.equal(problems.length, 1, problems.join("\n"));
+        assert.match(problems[0], /^images\/app\/image\.yaml:11: field 'streamingProtocol': .*'selkies' \| 'vnc' \| 'kasmvnc' \| 'none'.*'rdp'/);
+
+        const inVariant = problemsOf(withApp(appYaml(KASMVNC_VARIANT.replace("streamingProtocol: kasmvnc", "streamingProtocol: guacamole"))));
+        assert.match(inVariant.join("\n"), /field 'variants\.0\.streamingProtocol': .*'guacamole'/);
+    });
+
+    it("missing metadata file: names the folder and where the format is described", () => {
+        const root = validCatalog();
+        fs.rmSync(path.join(root, "images", "app", "image.yaml"));
+        assert.deepEqual(problemsOf(root), [
+            'images/app/image.yaml: missing. Every folder under images/ needs its metadata file (see images/README.md, "Adding an image").',
+        ]);
+    });
+
+    it("a variant whose Dockerfile is missing names the file", () => {
+        const root = validCatalog();
+        fs.rmSync(path.join(root, "images", "app", "Dockerfile.kasmvnc"));
+        assert.match(problemsOf(root).join("\n"), /images\/app\/image\.yaml: variant 'kasmvnc': images\/app\/Dockerfile\.kasmvnc is missing/);
+    });
+
+    it("bad YAML: file, line and column", () => {
+        const problems = problemsOf(withApp(appYaml().replace("gpu: none", "gpu: [none")));
+        assert.ok(problems.length >= 1);
+        assert.match(problems[0], /^images\/app\/image\.yaml:\d+:\d+: not valid YAML: /);
+    });
+
+    it("an external base without a digest is refused, naming the pinned form", () => {
+        const yaml = appYaml(KASMVNC_VARIANT.replace(`@sha256:${DIGEST}`, ""));
+        assert.match(problemsOf(withApp(yaml)).join("\n"), /images\/app\/image\.yaml:16: field 'variants\.0\.base\.external': an external base must be pinned by digest: <name>:<tag>@sha256:<64 hex digits>/);
+    });
+
+    it("unknown fields are named, with where the fields are listed", () => {
+        const problems = problemsOf(withApp(appYaml("flavours: [kasmvnc]\n")));
+        assert.match(problems.join("\n"), /images\/app\/image\.yaml: field '\(top level\)': unknown field 'flavours'; the fields are listed in images\/README\.md/);
+    });
+
+    it("reports every problem of every file at once", () => {
+        const root = fixtureCatalog({
+            base: { "image.yaml": BASE_YAML, Dockerfile: DOCKERFILE },
+            one: { "image.yaml": appYaml().replace("streamingProtocol: selkies", "streamingProtocol: rdp"), Dockerfile: DOCKERFILE },
+            two: { "image.yaml": appYaml().replace("base: { image: base }", "base: { image: gone }"), Dockerfile: DOCKERFILE },
+        });
+        const problems = problemsOf(root).join("\n");
+        assert.match(problems, /images\/one\/image\.yaml.*streamingProtocol/);
+        assert.match(problems, /images\/two\/image\.yaml.*unknown catalog image 'gone'/);
+    });
+});
