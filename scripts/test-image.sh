@@ -1,0 +1,291 @@
+#!/usr/bin/env bash
+# Runs a StreamSpace session image and checks it against the image standard (images/README.md):
+#   scripts/test-image.sh [--offline] [--timeout SECONDS] IMAGE
+# CONTAINER_ENGINE=podman uses Podman instead of Docker. Prints one line per check (PASS, FAIL or
+# SKIP with the reason) and a summary; exits non-zero when any check fails. Builds without Selkies
+# (SELKIES=absent in /etc/streamspace/build.env, or --offline) skip only the Selkies checks.
+set -euo pipefail
+
+ENGINE=${CONTAINER_ENGINE:-docker}
+TIMEOUT=180
+OFFLINE=auto
+IMAGE=
+PASSWORD="test-$$-$RANDOM"
+AUTH_USER=tester
+WIDTH=1280
+HEIGHT=720
+ZONE=Asia/Tokyo
+ZONE_ABBREVIATION=JST
+RUN_ID="streamspace-test-$$"
+CONTAINERS=()
+passed=0
+failed=0
+skipped=0
+
+usage() {
+    sed -n '2,6s/^# \{0,1\}//p' "$0" >&2
+    exit 2
+}
+
+cleanup() {
+    local c
+    for c in "${CONTAINERS[@]}"; do
+        "$ENGINE" rm -f "$c" >/dev/null 2>&1 || true
+    done
+}
+trap cleanup EXIT INT TERM
+
+pass() {
+    printf 'PASS  %s\n' "$*"
+    passed=$((passed + 1))
+}
+
+fail() {
+    printf 'FAIL  %s\n' "$*"
+    failed=$((failed + 1))
+}
+
+skip() {
+    printf 'SKIP %s\n' "$*"
+    skipped=$((skipped + 1))
+}
+
+parse_args() {
+    while [ "$#" -gt 0 ]; do
+        case "$1" in
+            --offline) OFFLINE=yes ;;
+            --timeout) TIMEOUT=${2:?--timeout needs seconds}; shift ;;
+            -h | --help) usage ;;
+            -*) echo "unknown option $1" >&2; usage ;;
+            *) [ -z "$IMAGE" ] || usage; IMAGE=$1 ;;
+        esac
+        shift
+    done
+    [ -n "$IMAGE" ] || usage
+    command -v "$ENGINE" >/dev/null || { echo "container engine '$ENGINE' not found (set CONTAINER_ENGINE)" >&2; exit 2; }
+    command -v curl >/dev/null || { echo "curl is needed on this machine" >&2; exit 2; }
+}
+
+# start NAME [engine run options...]: starts the image detached with the test's settings; the
+# container is removed on exit. Not called in $(...), so the cleanup list keeps its name.
+start() {
+    local name=$1
+    shift
+    CONTAINERS+=("$name")
+    "$ENGINE" run -d --name "$name" --shm-size=1g \
+        -e SELKIES_BASIC_AUTH_USER="$AUTH_USER" -e SELKIES_BASIC_AUTH_PASSWORD="$PASSWORD" \
+        -e DISPLAY_WIDTH="$WIDTH" -e DISPLAY_HEIGHT="$HEIGHT" -e TZ="$ZONE" \
+        "$@" "$IMAGE" >/dev/null
+}
+
+health_of() {
+    if [ "$ENGINE" = podman ]; then
+        # Podman without systemd runs no health timers: run the check itself.
+        if podman healthcheck run "$1" >/dev/null 2>&1; then echo healthy; else echo starting; fi
+    else
+        "$ENGINE" inspect --format '{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' "$1"
+    fi
+}
+
+# wait_healthy NAME: waits with visible progress; on failure shows the container's last log lines.
+wait_healthy() {
+    local name=$1 start=$SECONDS status running
+    while true; do
+        running=$("$ENGINE" inspect --format '{{.State.Running}}' "$name" 2>/dev/null || echo false)
+        if [ "$running" != true ]; then
+            printf '\n' >&2
+            echo "container $name stopped while starting; its log:" >&2
+            "$ENGINE" logs --tail 30 "$name" >&2 || true
+            return 1
+        fi
+        status=$(health_of "$name")
+        printf '\r  waiting for %s to be healthy: %3ds (%s)' "${name#"$RUN_ID-"}" "$((SECONDS - start))" "$status" >&2
+        if [ "$status" = healthy ]; then
+            printf '\n' >&2
+            return 0
+        fi
+        if [ $((SECONDS - start)) -ge "$TIMEOUT" ]; then
+            printf '\n' >&2
+            echo "not healthy after ${TIMEOUT}s; last log lines:" >&2
+            "$ENGINE" logs --tail 30 "$name" >&2 || true
+            return 1
+        fi
+        sleep 2
+    done
+}
+
+host_port() {
+    "$ENGINE" port "$1" "$2/tcp" | head -n 1 | sed 's/.*://'
+}
+
+http_code() {
+    curl -s -o /dev/null --max-time 10 -w '%{http_code}' "$@" || true
+}
+
+in_container() {
+    local name=$1
+    shift
+    "$ENGINE" exec "$name" "$@"
+}
+
+detect_offline() {
+    if [ "$OFFLINE" = auto ]; then
+        if "$ENGINE" run --rm --entrypoint cat "$IMAGE" /etc/streamspace/build.env 2>/dev/null | grep -qx 'SELKIES=absent'; then
+            OFFLINE=yes
+            echo "this build has no Selkies (SELKIES=absent): Selkies checks are skipped"
+        else
+            OFFLINE=no
+        fi
+    fi
+}
+
+check_labels() {
+    local labels missing=() suffix
+    labels=$("$ENGINE" image inspect --format '{{json .Config.Labels}}' "$IMAGE")
+    for suffix in title description version revision created source url documentation vendor licenses; do
+        grep -q "\"org.opencontainers.image.$suffix\":\"[^\"]" <<<"$labels" || missing+=("$suffix")
+    done
+    if [ "${#missing[@]}" -eq 0 ]; then pass "labels: all 10 org.opencontainers.image.* labels set"; else fail "labels: missing or empty: ${missing[*]}"; fi
+}
+
+# no_root NAME EXPECTED_UID: every process of the container runs as EXPECTED_UID (or at least not root).
+check_users() {
+    local name=$1 expected=$2 what=$3 uids
+    uids=$("$ENGINE" exec --user "${expected:-1000}" "$name" ps -eo uid= | tr -d ' ' | sort -u | tr '\n' ' ')
+    if [[ " $uids" == *" 0 "* ]]; then
+        fail "$what: a process runs as root (uids: $uids)"
+    elif [ -n "$expected" ] && [ "$uids" != "$expected " ]; then
+        fail "$what: processes run as uids $uids, expected only $expected"
+    else
+        pass "$what: every process runs as uid ${uids% }"
+    fi
+}
+
+check_http() {
+    local web=$1 code
+    code=$(http_code "http://127.0.0.1:$web/health")
+    if [ "$code" = 200 ]; then pass "/health: 200 without credentials"; else fail "/health: $code, expected 200"; fi
+    code=$(http_code "http://127.0.0.1:$web/")
+    if [ "$code" = 401 ]; then pass "/ without credentials: 401"; else fail "/ without credentials: $code, expected 401"; fi
+    code=$(http_code -u "$AUTH_USER:$PASSWORD" "http://127.0.0.1:$web/")
+    if [ "$code" = 200 ]; then pass "/ with credentials: 200"; else fail "/ with credentials: $code, expected 200"; fi
+    code=$(http_code -u "$AUTH_USER:wrong-$PASSWORD" "http://127.0.0.1:$web/")
+    if [ "$code" = 401 ]; then pass "/ with a wrong password: 401"; else fail "/ with a wrong password: $code, expected 401"; fi
+}
+
+check_selkies() {
+    local name=$1 web=$2 page
+    if [ "$OFFLINE" = yes ]; then
+        skip "selkies process: this build has no Selkies"
+        skip "selkies web client: this build has no Selkies"
+        return
+    fi
+    if in_container "$name" pgrep -f selkies-gstreamer >/dev/null; then pass "selkies process: running"; else fail "selkies process: not running"; fi
+    page=$(curl -s --max-time 10 -u "$AUTH_USER:$PASSWORD" "http://127.0.0.1:$web/" || true)
+    if grep -qi '<html' <<<"$page" && grep -qi 'selkies\|webrtc' <<<"$page"; then pass "selkies web client: served on 8080"; else fail "selkies web client: / does not serve the Selkies page"; fi
+}
+
+check_vnc() {
+    local vnc=$1 novnc=$2 banner page
+    # shellcheck disable=SC2016 # $1 is expanded by the inner bash, which gets the port as its argument
+    banner=$(timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" && head -c 12 <&3' _ "$vnc" 2>/dev/null || true)
+    if [[ $banner == RFB\ 00[0-9].* ]]; then pass "VNC on 5900: banner ${banner%$'\n'}"; else fail "VNC on 5900: no RFB banner (got '${banner}')"; fi
+    page=$(curl -s --max-time 10 "http://127.0.0.1:$novnc/vnc.html" || true)
+    if grep -qi 'noVNC' <<<"$page"; then pass "noVNC on 6080: /vnc.html served"; else fail "noVNC on 6080: /vnc.html is not the noVNC page"; fi
+}
+
+check_screen() {
+    local name=$1 size
+    size=$(in_container "$name" xdpyinfo 2>/dev/null | sed -n 's/^ *dimensions: *\([0-9]*x[0-9]*\) pixels.*/\1/p')
+    if [ "$size" = "${WIDTH}x${HEIGHT}" ]; then pass "screen size: $size as set by DISPLAY_WIDTH x DISPLAY_HEIGHT"; else fail "screen size: '${size}', expected ${WIDTH}x${HEIGHT}"; fi
+}
+
+check_timezone() {
+    local name=$1 tz abbreviation
+    tz=$(in_container "$name" cat /proc/1/environ | tr '\0' '\n' | sed -n 's/^TZ=//p')
+    abbreviation=$(in_container "$name" env TZ="$tz" date +%Z)
+    if [ "$tz" = "$ZONE" ] && [ "$abbreviation" = "$ZONE_ABBREVIATION" ]; then pass "TZ: the session runs in $tz ($abbreviation)"; else fail "TZ: the session has TZ='$tz' ($abbreviation), expected $ZONE ($ZONE_ABBREVIATION)"; fi
+}
+
+check_window() {
+    local name=$1 class deadline=$((SECONDS + 60)) tree
+    class=$(in_container "$name" printenv APP_WINDOW_CLASS || true)
+    if [ -z "$class" ]; then
+        skip "app window: the image sets no APP_WINDOW_CLASS (a base image)"
+        return
+    fi
+    while true; do
+        tree=$(in_container "$name" xwininfo -root -tree 2>/dev/null || true)
+        if grep -Eiq "\(\"[^\"]*\" \"($class)\"\)" <<<"$tree"; then
+            pass "app window: a window of class /$class/ is on screen"
+            return
+        fi
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            fail "app window: no window of class /$class/ after 60 s"
+            return
+        fi
+        sleep 2
+    done
+}
+
+check_stop() {
+    local name=$1 started elapsed code
+    started=$(date +%s%N)
+    "$ENGINE" stop -t 10 "$name" >/dev/null
+    elapsed=$((($(date +%s%N) - started) / 1000000))
+    code=$("$ENGINE" inspect --format '{{.State.ExitCode}}' "$name")
+    if [ "$elapsed" -lt 10000 ] && [ "$code" != 137 ]; then pass "stop: exited in ${elapsed} ms (exit code $code)"; else fail "stop: took ${elapsed} ms, exit code $code (137: it had to be killed)"; fi
+}
+
+check_puid() {
+    local name="$RUN_ID-puid"
+    start "$name" --user 0 -e PUID=1001 -e PGID=1001
+    if wait_healthy "$name"; then
+        check_users "$name" 1001 "PUID/PGID 1001 (started as root)"
+    else
+        fail "PUID/PGID 1001 (started as root): never healthy"
+    fi
+}
+
+check_other_uid() {
+    local name="$RUN_ID-uid1234" code
+    start "$name" --user 1234:1234
+    if wait_healthy "$name"; then
+        code=$(in_container "$name" curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:8080/health || true)
+        if [ "$code" = 200 ]; then check_users "$name" 1234 "--user 1234:1234"; else fail "--user 1234:1234: /health $code"; fi
+    else
+        fail "--user 1234:1234: never healthy"
+    fi
+}
+
+main() {
+    parse_args "$@"
+    echo "Testing $IMAGE with $ENGINE"
+    detect_offline
+    check_labels
+    local name="$RUN_ID-main" web vnc novnc
+    start "$name" -p 127.0.0.1::8080 -p 127.0.0.1::5900 -p 127.0.0.1::6080
+    if wait_healthy "$name"; then
+        pass "healthy: the HEALTHCHECK passes"
+        web=$(host_port "$name" 8080)
+        vnc=$(host_port "$name" 5900)
+        novnc=$(host_port "$name" 6080)
+        check_users "$name" "" "user"
+        check_http "$web"
+        check_selkies "$name" "$web"
+        check_vnc "$vnc" "$novnc"
+        check_screen "$name"
+        check_timezone "$name"
+        check_window "$name"
+        check_stop "$name"
+    else
+        fail "healthy: not healthy within ${TIMEOUT}s"
+    fi
+    check_puid
+    check_other_uid
+    echo
+    echo "$passed passed, $failed failed, $skipped skipped"
+    [ "$failed" -eq 0 ]
+}
+
+main "$@"

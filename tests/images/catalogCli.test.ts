@@ -1,0 +1,54 @@
+/** scripts/catalog.ts: the build arguments shell scripts get are the ones the program passes. */
+import * as assert from "assert";
+import { spawnSync } from "child_process";
+import * as path from "path";
+import { buildArgs, loadCatalog, sourceInfo, sourceUrl } from "../../catalog";
+import { ROOT } from "../harness";
+
+function catalog(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+    const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(ROOT, "scripts/catalog.ts"), ...args], {
+        cwd: ROOT,
+        encoding: "utf8",
+    });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe("scripts/catalog.ts", () => {
+    it("order lists selkies-base before chrome-selkies", () => {
+        const names = catalog("order").stdout.trim().split("\n");
+        assert.ok(names.indexOf("selkies-base") >= 0 && names.indexOf("selkies-base") < names.indexOf("chrome-selkies"), names.join(", "));
+    });
+
+    it("build-args prints exactly the program's build arguments, platform arguments included", () => {
+        const r = catalog("build-args", "chrome-selkies", "--platform", "linux/arm64", "--base-image", "localhost/streamspace/selkies-base:local");
+        assert.strictEqual(r.status, 0, r.stderr);
+        const image = loadCatalog().get("chrome-selkies");
+        const expected = buildArgs(image, {
+            platform: "linux/arm64",
+            baseImage: "localhost/streamspace/selkies-base:local",
+            source: sourceInfo(image.folder),
+            sourceUrl: sourceUrl(),
+        });
+        assert.deepStrictEqual(r.stdout.trim().split("\n"), Object.entries(expected).map(([k, v]) => `${k}=${v}`));
+        assert.ok(r.stdout.includes("BROWSER=chromium\n"));
+    });
+
+    it("an image on a catalog base needs --base-image, and says so", () => {
+        const r = catalog("build-args", "chrome-selkies");
+        assert.strictEqual(r.status, 2);
+        assert.match(r.stderr, /pass --base-image/);
+    });
+
+    it("context and base name the folder, the Dockerfile and the base", () => {
+        assert.strictEqual(catalog("context", "chrome-selkies").stdout, "images/chrome-selkies Dockerfile\n");
+        assert.strictEqual(catalog("base", "chrome-selkies").stdout, "selkies-base\n");
+        assert.match(catalog("base", "selkies-base").stdout, /^external docker\.io\/library\/debian:bookworm-slim@sha256:[a-f0-9]{64}\n$/);
+    });
+
+    it("an unknown command or image is a usage error", () => {
+        assert.strictEqual(catalog("frobnicate").status, 2);
+        const r = catalog("context", "no-such-image");
+        assert.strictEqual(r.status, 2);
+        assert.match(r.stderr, /unknown image 'no-such-image'/);
+    });
+});
