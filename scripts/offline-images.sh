@@ -28,6 +28,7 @@ Options:
   --artifacts DIR   screenshots and logs (default: artifacts/offline-images)
   --report FILE     append measurements as "image<TAB>key<TAB>value" lines
   --no-install      do not apt-get install missing tools; name them and stop
+  --remove-storage  remove every container and image of --storage DIR, then the folder
   -h, --help        this text
 
 Environment:
@@ -36,6 +37,8 @@ Environment:
   SKIP_IMAGE_TESTS=1      skip everything (reported as skipped)
   OFFLINE_IMAGES_READY_TIMEOUT  seconds an image may take to become healthy (default 120)
   OFFLINE_IMAGES_MIN_FREE_GIB   free disk space required to start (default 8)
+  OFFLINE_IMAGES_CONF           offline build arguments (default scripts/offline-images.conf)
+  OFFLINE_IMAGES_TEST_SCRIPT    the per-image checks (default scripts/test-image.sh)
 EOF
 }
 
@@ -49,7 +52,9 @@ REPORT=""
 ARTIFACTS="$ROOT/artifacts/offline-images"
 READY_TIMEOUT=${OFFLINE_IMAGES_READY_TIMEOUT:-120}
 MIN_FREE_GIB=${OFFLINE_IMAGES_MIN_FREE_GIB:-8}
-CONF="$ROOT/scripts/offline-images.conf"
+CONF=${OFFLINE_IMAGES_CONF:-$ROOT/scripts/offline-images.conf}
+TEST_IMAGE_SCRIPT=${OFFLINE_IMAGES_TEST_SCRIPT:-$ROOT/scripts/test-image.sh}
+REMOVE_STORAGE=no
 
 passed=0
 failed=0
@@ -89,6 +94,7 @@ parse_args() {
             --artifacts) [ $# -ge 2 ] || usage_error "--artifacts needs a folder"; ARTIFACTS=$2; shift ;;
             --report) [ $# -ge 2 ] || usage_error "--report needs a file"; REPORT=$2; shift ;;
             --no-install) INSTALL=no ;;
+            --remove-storage) REMOVE_STORAGE=yes ;;
             -h | --help) usage; exit 0 ;;
             *) usage_error "unknown argument '$1'" ;;
         esac
@@ -195,6 +201,8 @@ resolve_base() {
         fi
         if [ -z "${BASE_REF_OF_SUITE[$suite]:-}" ]; then
             ensure_base_tarball "$suite"
+            report "debian-$suite" debootstrap_seconds "$(cat "$OFFLINE_BASE_TARBALL.seconds" 2>/dev/null || echo 0)"
+            report "debian-$suite" debootstrap_cached "$OFFLINE_BASE_REUSED"
             ensure_base_image "$suite" "$OFFLINE_BASE_TARBALL"
             BASE_REF_OF_SUITE[$suite]=$OFFLINE_BASE_REF
             say "base: Debian $suite (in place of $base) is $OFFLINE_BASE_REF"
@@ -364,12 +372,12 @@ boot_image() {
 test_image() {
     local name=$1 ref=$2 status=0 summary
     local log="$ARTIFACTS/logs/test-image-$name.log"
-    if [ ! -f "$ROOT/scripts/test-image.sh" ]; then
-        check_fail "test-image $name: scripts/test-image.sh is missing"
+    if [ ! -f "$TEST_IMAGE_SCRIPT" ]; then
+        check_fail "test-image $name: $TEST_IMAGE_SCRIPT is missing"
         return 0
     fi
-    say "test-image $name: CONTAINER_ENGINE=podman scripts/test-image.sh --offline $ref"
-    CONTAINER_ENGINE=podman bash "$ROOT/scripts/test-image.sh" --offline "$ref" 2>&1 | tee "$log" | sed 's/^/    /' ||
+    say "test-image $name: CONTAINER_ENGINE=podman ${TEST_IMAGE_SCRIPT#"$ROOT"/} --offline $ref"
+    CONTAINER_ENGINE=podman bash "$TEST_IMAGE_SCRIPT" --offline "$ref" 2>&1 | tee "$log" | sed 's/^/    /' ||
         status=$?
     summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1 || true)
     if [ -z "$summary" ]; then
@@ -392,8 +400,24 @@ take_run_lock() {
     fi
 }
 
+# Empties a storage folder made by --storage (the benchmark's cold builds) and removes it.
+remove_storage() {
+    [ -d "$STORAGE" ] || return 0
+    configure_containers "$STORAGE"
+    podman rm -af -t 2 >/dev/null 2>&1 || true
+    podman rmi -af >/dev/null 2>&1 || true
+    buildah rm --all >/dev/null 2>&1 || true
+    remove_rootfs_dir "$STORAGE"
+    rm -f "$CONTAINERS_STORAGE_CONF"
+    say "removed the container storage $STORAGE"
+}
+
 main() {
     parse_args "$@"
+    if [ "$REMOVE_STORAGE" = yes ]; then
+        remove_storage
+        return 0
+    fi
     if [ "${SKIP_IMAGE_TESTS:-}" = 1 ]; then
         say "##########################################################################"
         say "## SKIP_IMAGE_TESTS=1: the images were NOT built or booted in this run. ##"

@@ -23,6 +23,7 @@ OFFLINE_CLEANUP_CONTAINERS=()
 OFFLINE_CLEANUP_IMAGE=""
 OFFLINE_CLEANUP_ROOTFS=""
 OFFLINE_BASE_TARBALL=""
+OFFLINE_BASE_REUSED=no
 OFFLINE_BASE_REF=""
 
 say() { printf '%s\n' "$*"; }
@@ -202,6 +203,7 @@ ensure_base_tarball() {
         if (cd "$dir" && sha256sum --status -c "$(basename "$tarball").sha256"); then
             say "base: reusing $tarball (debootstrap $suite, key $key)"
             OFFLINE_BASE_TARBALL=$tarball
+            OFFLINE_BASE_REUSED=yes
             return 0
         fi
         say "base: $tarball does not match its checksum; making it again"
@@ -225,6 +227,7 @@ ensure_base_tarball() {
     OFFLINE_CLEANUP_ROOTFS=""
     say "base: made $tarball in $(cat "$tarball.seconds") s"
     OFFLINE_BASE_TARBALL=$tarball
+    OFFLINE_BASE_REUSED=no
 }
 
 # Imports the tarball as localhost/streamspace-offline/debian:<suite> unless that image already
