@@ -7,7 +7,7 @@ import { parseStackConfig } from "../../config";
 import { SessionTestConfig } from "../../config/sessionTest";
 import { PROBE_BACKOFF_LIMIT, SessionTest, SessionTestArgs, probeTiming } from "../../components/sessionTest";
 import { NO_GPU, WorkloadScheduling } from "../../components/workloadScheduling";
-import { PROJECT, RegisteredResource, unwrapSecrets, valueOf } from "../harness";
+import { PROJECT, ProgramRun, RegisteredResource, byType, one, runProgram, unwrapSecrets, valueOf } from "../harness";
 
 const SESSION_DIGEST = "ghcr.io/acme/chrome-selkies@sha256:" + "a".repeat(64);
 const PROBE_DIGEST = "ghcr.io/acme/stream-probe@sha256:" + "b".repeat(64);
@@ -411,5 +411,93 @@ describe("SessionTest", () => {
             assert.equal(b.get(SECRET, "session-test-credentials").inputs.stringData.password, "correct-horse-battery");
             assert.equal(await pulumi.isSecret(b.component.password), true);
         });
+    });
+});
+
+describe("SessionTest in the program", () => {
+    const token = { GHCR_TOKEN: "test-double-token" };
+    const sessionDeployment = (run: ProgramRun) => one(run, DEPLOYMENT, "session-test-session");
+
+    it("dev (no GPU): a complete, probed session on the software-encoding cluster, with the stack's images and context", async () => {
+        const run = await runProgram({ stack: "dev" });
+        assert.equal(run.error, undefined, run.error?.message);
+        const digests = run.outputs.imageDigests as Record<string, string>;
+        const pod = sessionDeployment(run).inputs.spec.template.spec;
+        assert.equal(pod.containers[0].image, digests["chrome-selkies"]);
+        assert.equal(pod.containers[0].resources.limits["nvidia.com/gpu"], undefined);
+        assert.deepEqual(pod.nodeSelector, {});
+        const job = one(run, JOB, "session-test-probe");
+        assert.equal(job.inputs.spec.template.spec.containers[0].image, digests["stream-probe"]);
+        assert.equal(one(run, DEPLOYMENT, "session-test-turn").inputs.spec.template.spec.containers[0].image, digests.coturn);
+        assert.equal(run.outputs.probeImage, digests["stream-probe"]);
+        assert.deepEqual(run.outputs.watchCommands, [
+            "kubectl --context kind-streamspace --namespace streamspace-session-test port-forward service/session 8080:8080",
+            "kubectl --context kind-streamspace --namespace streamspace-session-test port-forward service/turn 3478:3478",
+        ]);
+        assert.equal(run.outputs.sessionUrl, "http://session.streamspace-session-test.svc.cluster.local:8080/");
+        assert.equal(run.outputs.passwordCommand, "pulumi stack output sessionPassword --show-secrets --stack dev");
+        assert.match(String(run.outputs.smokeTestJob), /^stream-probe-[0-9a-f]{10}$/);
+        // Every Kubernetes object of the test goes to the stack's cluster, not the ambient one.
+        for (const r of run.resources.filter((r) => r.type.startsWith("kubernetes:") && r.name.startsWith("session-test"))) {
+            assert.match(r.provider ?? "", /::cluster::/, `${r.name} does not use the stack's cluster provider`);
+        }
+    });
+
+    it("the password leaves the program only as a secret output", async () => {
+        const run = await runProgram({ stack: "dev" });
+        assert.ok(run.secretOutputs.includes("sessionPassword"), "sessionPassword is not a secret output");
+        const plain = Object.entries(run.outputs).filter(([k]) => !run.secretOutputs.includes(k));
+        assert.doesNotMatch(JSON.stringify(plain), /test-double-password/);
+    });
+
+    it("staging (GPU pool): one GPU, and the pool's node selector and tolerations", async () => {
+        const run = await runProgram({ stack: "staging", env: token });
+        assert.equal(run.error, undefined, run.error?.message);
+        const scheduling = run.outputs.gpuScheduling as WorkloadScheduling;
+        assert.equal(scheduling.gpuLimit, true);
+        const pod = sessionDeployment(run).inputs.spec.template.spec;
+        assert.equal(pod.containers[0].resources.limits["nvidia.com/gpu"], "1");
+        assert.deepEqual(pod.nodeSelector, scheduling.nodeSelector);
+        assert.deepEqual(pod.tolerations, scheduling.tolerations);
+        assert.ok(Object.keys(pod.nodeSelector).length > 0, "a GPU pool without a node selector");
+        assert.ok(byType(run, JOB).length === 1);
+    });
+
+    it("builds the session, probe and relay images even when the stack names other images", async () => {
+        const run = await runProgram({ stack: "dev", config: { images: ["selkies-base"] } });
+        assert.equal(run.error, undefined, run.error?.message);
+        const built = byType(run, "docker:index/image:Image").map((r) => r.name).sort();
+        assert.deepEqual(built, ["chrome-selkies", "coturn", "selkies-base", "stream-probe"]);
+        const withoutTurn = await runProgram({ stack: "dev", config: { images: ["selkies-base"], sessionTestTurn: false } });
+        assert.ok(!byType(withoutTurn, "docker:index/image:Image").some((r) => r.name === "coturn"));
+        assert.equal(byType(withoutTurn, "streamspace:sessionTest:TurnServer").length, 0);
+    });
+
+    it("disabled: nothing of the session test, and no session outputs", async () => {
+        const run = await runProgram({ stack: "dev", config: { sessionTestEnabled: false } });
+        assert.equal(run.error, undefined, run.error?.message);
+        assert.equal(run.resources.filter((r) => r.name.startsWith("session-test")).length, 0);
+        assert.equal(run.outputs.sessionUrl, undefined);
+        assert.equal(run.outputs.watchCommands, undefined);
+    });
+
+    describe("bad configuration stops the update before any resource exists", () => {
+        const cases: [string, Record<string, unknown>, string, RegExp][] = [
+            ["unknown image", { sessionTestImage: "chrom-selkies" }, "sessionTestImage", /unknown image/],
+            ["an image that does not stream with Selkies", { sessionTestImage: "selkies-base" }, "sessionTestImage", /probe speaks Selkies' WebRTC protocol/],
+            ["odd resolution", { sessionTestDisplayHeight: 721 }, "sessionTestDisplayHeight", /even number/],
+            ["/dev/shm larger than the memory limit", { sessionTestShmSize: "6Gi" }, "sessionTestShmSize", /counts against the memory limit/],
+            ["negative CPU", { sessionTestCpuLimit: "-2" }, "sessionTestCpuLimit", /must not be negative/],
+        ];
+        for (const [name, config, key, message] of cases) {
+            it(name, async () => {
+                const run = await runProgram({ stack: "dev", config });
+                assert.ok(run.error, "the program did not stop");
+                assert.equal(run.error.name, "ConfigError");
+                assert.match(run.error.message, new RegExp(`streamspace-images:${key} = `));
+                assert.match(run.error.message, message);
+                assert.deepEqual(run.resources.map((r) => `${r.type} ${r.name}`), []);
+            });
+        }
     });
 });
