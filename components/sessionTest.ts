@@ -52,6 +52,14 @@ export function probeTiming(probeSeconds: number) {
     return { timeoutSeconds, activeDeadlineSeconds, pulumiTimeoutSeconds };
 }
 
+/** Whole minutes of a Pulumi duration such as 25m, 90s or 1h; 0 when absent or unreadable. */
+export function minutesOf(duration: string | undefined): number {
+    const match = /^(\d+)([smh])$/.exec(duration ?? "");
+    if (!match) return 0;
+    const value = Number(match[1]);
+    return Math.ceil(match[2] === "h" ? value * 60 : match[2] === "s" ? value / 60 : value);
+}
+
 function shortHash(value: unknown): string {
     return createHash("sha256").update(JSON.stringify(value)).digest("hex").slice(0, 10);
 }
@@ -211,8 +219,10 @@ export class SessionTest extends pulumi.ComponentResource {
         };
 
         // Waiting for Available includes a GPU node scaling up from zero (up to ~15 minutes) and
-        // the first pull of a multi-gigabyte image: the stack's timeout covers both.
-        const sessionTimeouts = { create: `${config.timeoutMinutes}m`, update: `${config.timeoutMinutes}m` };
+        // the first pull of a multi-gigabyte image: the stack's timeout, or the pool's own
+        // readiness estimate where that is longer, covers both.
+        const timeoutMinutes = Math.max(config.timeoutMinutes, minutesOf(scheduling.readyTimeout));
+        const sessionTimeouts = { create: `${timeoutMinutes}m`, update: `${timeoutMinutes}m` };
         this.deployment = new k8s.apps.v1.Deployment(
             `${name}-session`,
             {

@@ -388,6 +388,13 @@ describe("SessionTest", () => {
             assert.deepEqual(b.options.get("session-test-session")!.customTimeouts, { create: "20m", update: "20m" });
         });
 
+        it("or the GPU pool's readiness estimate, where that is longer", async () => {
+            const slow = await build({ scheduling: { ...GPU, readyTimeout: "25m" } });
+            assert.deepEqual(slow.options.get("session-test-session")!.customTimeouts, { create: "25m", update: "25m" });
+            const fast = await build({ scheduling: { ...GPU, readyTimeout: "10m" } });
+            assert.deepEqual(fast.options.get("session-test-session")!.customTimeouts, { create: "20m", update: "20m" });
+        });
+
         it("the Job name is not a secret (kubectl logs job/<name> is printed in the outputs)", async () => {
             assert.equal(await pulumi.isSecret(pulumi.output(b.component.smokeTestJobName)), false);
         });
