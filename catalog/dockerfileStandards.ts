@@ -247,15 +247,14 @@ export function checkDockerfile(file: string, content: string, opts: CheckOption
 
 /**
  * Checks every catalog image's Dockerfile, bases first so a child is checked with what its base
- * provides. Variants (other Dockerfiles of a folder) follow their own base's conventions and are
- * left to their own tests.
+ * provides. Variants with another Dockerfile (e.g. Dockerfile.kasmvnc) follow their own base's
+ * conventions and are left to their own tests.
  */
 export function checkCatalogDockerfiles(root: string = REPO_ROOT): Violation[] {
     const catalog = loadCatalog(root);
     const factsByImage = new Map<string, StageFacts>();
     const violations: Violation[] = [];
     for (const image of catalog.images) {
-        if (image.variantOf) continue;
         const file = path.join(image.folder, image.dockerfile);
         const inherited = "image" in image.base ? factsByImage.get(image.base.image) : undefined;
         const result = checkDockerfile(file, fs.readFileSync(path.join(root, file), "utf8"), {
@@ -264,7 +263,13 @@ export function checkCatalogDockerfiles(root: string = REPO_ROOT): Violation[] {
             tool: image.kind === "tool",
         });
         factsByImage.set(image.name, result.facts);
-        violations.push(...result.violations);
+        // A variant's facts serve the images built on it; its own Dockerfile is checked only when
+        // it is the folder's standard Dockerfile (then with the variant's base), never twice.
+        if (!image.variantOf || image.dockerfile === "Dockerfile") {
+            for (const v of result.violations) {
+                if (!violations.some((w) => formatViolation(w) === formatViolation(v))) violations.push(v);
+            }
+        }
     }
     return violations;
 }
