@@ -4,6 +4,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import { loadCatalog, selectImages, sourceInfo, sourceUrl } from "./catalog";
 import { ConfigError, loadStackConfig } from "./config";
+import { PROD_ENVIRONMENT } from "./config/github";
+import { GithubRepository } from "./components/githubRepository";
 import { SessionImage } from "./components/sessionImage";
 import { StreamspaceTemplates } from "./components/streamspaceTemplates";
 
@@ -23,6 +25,21 @@ if (selection.unbuildable.length > 0) {
     );
 }
 for (const s of selection.skipped) pulumi.log.info(`skipping ${s.name}: ${s.reason}`);
+
+// The GitHub repository settings the workflows depend on, from the stack that manages them.
+const githubRepository = config.github.enabled
+    ? new GithubRepository("github", {
+          owner: config.github.owner,
+          name: config.github.name,
+          environments: config.github.environments,
+          protectedEnvironment: PROD_ENVIRONMENT,
+          reviewers: config.github.prodReviewers,
+          deployEnvironment: config.github.deployStack,
+          requiredChecks: config.github.requiredChecks,
+          secrets: config.github.secrets,
+          variables: config.github.variables,
+      })
+    : undefined;
 
 // 2. Images: every selected catalog image, bases first, pushed to the registry.
 const release = config.images.release && config.images.push;
@@ -67,3 +84,4 @@ const templates = new StreamspaceTemplates("streamspace", {
 export const imageNames = Object.fromEntries([...images].map(([name, image]) => [name, image.imageName]));
 export const imageDigests = Object.fromEntries([...images].map(([name, image]) => [name, image.repoDigest]));
 export const templatesYaml = templates.yaml;
+export const githubSettings = githubRepository && { secrets: githubRepository.secretNames, variables: githubRepository.variableNames };

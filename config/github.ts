@@ -208,7 +208,7 @@ export const githubSection = defineSection({
                 key: "githubDeployStack",
                 value: v.githubDeployStack,
                 message: `pushes to main update this stack inside its GitHub Environment, so it must be one of githubEnvironments (${v.githubEnvironments.join(", ") || "none"})`,
-                fix: ctx.setCommand("githubDeployStack", v.githubEnvironments.find((s) => s !== PROD_ENVIRONMENT) ?? "staging"),
+                fix: ctx.setCommand("githubDeployStack", v.githubEnvironments.find((s) => s !== PROD_ENVIRONMENT && stacks.includes(s)) ?? "staging"),
             });
         }
 
