@@ -140,12 +140,13 @@ function seconds(value: number | undefined): string {
 /** A layer's instruction, short enough for a table cell. */
 export function shortInstruction(instruction: string): string {
     const text = instruction
-        .replace(/^\/bin\/(ba)?sh -c (#\(nop\) )?/, "")
         .replace(/^\|\d+ (\S+=\S* )+/, "")
+        .replace(/^\/bin\/(ba)?sh -c (#\(nop\) )?/, "")
         .replace(/\s+/g, " ")
-        .replace(/\|/g, "\\|")
         .trim();
-    return text.length > 48 ? `${text.slice(0, 47)}…` : text;
+    // Cut before escaping, so that a cut never splits an escaped pipe and breaks the table.
+    const cut = text.length > 60 ? `${text.slice(0, 59)}…` : text;
+    return cut.replace(/\|/g, "\\|");
 }
 
 export function renderMarkdown(result: BenchResult): string {

@@ -215,10 +215,14 @@ resolve_base() {
     fi
 }
 
-# The three largest layers of an image as "bytes<TAB>instruction" lines.
+# The three largest layers of an image as "bytes<TAB>instruction" lines (podman 4.3's --format
+# shows sizes rounded for people; its JSON has the bytes).
 largest_layers() {
-    podman history --human=false --no-trunc --format '{{.Size}}	{{.CreatedBy}}' "$1" |
-        sort -t "$(printf '\t')" -k1,1nr | head -n 3
+    # shellcheck disable=SC2016  # JavaScript, not shell
+    podman history --format json "$1" | node -e '
+        const layers = JSON.parse(require("fs").readFileSync(0, "utf8"));
+        layers.sort((a, b) => b.size - a.size).slice(0, 3)
+            .forEach((l) => console.log(`${l.size}\t${l.CreatedBy.replace(/\s+/g, " ")}`));'
 }
 
 explain_build_failure() {

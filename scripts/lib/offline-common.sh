@@ -159,7 +159,7 @@ base_cache_key() {
 # later, no apt caches kept, the same apt sources.
 slim_rootfs() {
     local dir=$1 suite=$2
-    mkdir -p "$dir/etc/dpkg/dpkg.cfg.d" "$dir/etc/apt/apt.conf.d"
+    mkdir -p "$dir/etc/dpkg/dpkg.cfg.d" "$dir/etc/apt/apt.conf.d" "$dir/etc/apt/sources.list.d"
     cat >"$dir/etc/dpkg/dpkg.cfg.d/slim-excludes" <<'EOF'
 path-exclude /usr/share/doc/*
 path-include /usr/share/doc/*/copyright
@@ -208,7 +208,7 @@ ensure_base_tarball() {
         fi
         say "base: $tarball does not match its checksum; making it again"
     fi
-    rm -f "$tarball" "$tarball.sha256"
+    rm -f "$tarball" "$tarball.sha256" "$tarball.tmp"
     partial="$dir/debian-$suite-$key.partial"
     remove_rootfs_dir "$partial"
     OFFLINE_CLEANUP_ROOTFS=$partial
@@ -219,7 +219,8 @@ ensure_base_tarball() {
         die "debootstrap of Debian $suite failed (log: $dir/debootstrap-$suite.log); check that $DEBIAN_MIRROR is reachable"
     fi
     slim_rootfs "$partial" "$suite"
-    tar -C "$partial" --numeric-owner --xattrs -cf "$tarball.tmp" .
+    tar -C "$partial" --numeric-owner --xattrs -cf "$tarball.tmp" . ||
+        die "could not write $tarball.tmp (is the disk full?)"
     mv "$tarball.tmp" "$tarball"
     (cd "$dir" && sha256sum "$(basename "$tarball")" >"$(basename "$tarball").sha256")
     elapsed "$started" >"$tarball.seconds"

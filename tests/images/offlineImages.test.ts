@@ -1,0 +1,305 @@
+import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { DockerfileParser } from "dockerfile-ast";
+import { ROOT } from "../harness";
+
+// scripts/offline-images.sh against test doubles of buildah, podman, debootstrap, netpbm and the
+// catalog CLI: each logs its arguments to calls.log, keeps what a real one would remember (imported
+// images) in a state folder, and fails on request through FAKE_* variables.
+
+const SCRIPT = path.join(ROOT, "scripts", "offline-images.sh");
+
+const DOUBLES: Record<string, string> = {
+    // node -r ts-node/register/transpile-only <root>/scripts/catalog.ts <command> [image] [--base-image ref];
+    // any other use of node goes to the real one.
+    node: `
+[[ $3 == */scripts/catalog.ts ]] || exec ${JSON.stringify(process.execPath)} "$@"
+cmd=$4; image=$5
+case $cmd in
+  order) printf '%s\\n' selkies-base chrome-selkies ;;
+  base) if [ "$image" = selkies-base ]; then echo "external docker.io/library/debian:bookworm-slim@sha256:3783cc01"; else echo selkies-base; fi ;;
+  context) echo "images/$image Dockerfile" ;;
+  build-args) echo "BASE_IMAGE=$7"; echo "OCI_TITLE=Title of $image" ;;
+esac`,
+    buildah: `
+tag=""; prev=""
+for a in "$@"; do [ "$prev" = -t ] && tag=$a; prev=$a; done
+name=\${tag##*/}; name=\${name%%:*}
+if [ "$1" = build ] && [ "\${FAKE_BUILD_FAIL:-}" = "$name" ]; then echo "STEP 2/9: RUN apt-get update"; echo "Error: writing blob: no space left on device"; exit 1; fi
+exit 0`,
+    podman: `
+state=$HOME/state; mkdir -p "$state"
+case "$1 $2" in
+  "image inspect")
+    format=$4; ref=$5
+    case $format in
+      *offline-base-key*) cat "$state/key-\${ref//\//_}" 2>/dev/null || exit 125 ;;
+      *Digest*) echo "sha256:$(printf %s "\${ref%%:*}" | sha256sum | cut -c1-64)" ;;
+      *Size*) echo 734000000 ;;
+    esac ;;
+  "import "*)
+    [ -z "\${FAKE_IMPORT_FAIL:-}" ] || { echo "Error: writing blob: interrupted" >&2; exit 125; }
+    key=""; for a in "$@"; do case $a in LABEL*) key=\${a##*=} ;; esac; done
+    last=\${*: -1}; echo "$key" > "$state/key-\${last//\//_}" ;;
+  "tag "*) cp "$state/key-\${2//\//_}" "$state/key-\${3//\//_}" 2>/dev/null; true ;;
+  "history "*) echo '[{"size":90000000,"CreatedBy":"/bin/sh -c #(nop) ADD file"},{"size":512000000,"CreatedBy":"|1 A=b /bin/sh -c apt-get install chromium"}]' ;;
+  "run "*) echo 0123456789ab ;;
+  "inspect "*)
+    case $3 in
+      *Healthcheck*) echo yes ;;
+      *Status*) echo "\${FAKE_STATUS:-running}" ;;
+      *ExitCode*) echo 0 ;;
+    esac ;;
+  "healthcheck run") exit "\${FAKE_UNHEALTHY:-0}" ;;
+  "exec "*) case "$*" in *xwd*) echo XWD-DATA ;; *) printf :0 ;; esac ;;
+  "logs "*) echo "supervisord: xvfb exited" ;;
+esac
+exit 0`,
+    debootstrap: `
+dir=$3
+mkdir -p "$dir/etc/apt" "$dir/usr/share/doc/bash" "$dir/var/lib/apt/lists"
+if [ -n "\${FAKE_DEBOOTSTRAP_FAIL:-}" ]; then echo "E: Couldn't download packages: libc6"; exit 1; fi
+echo "deb $4 $2 main" > "$dir/etc/apt/sources.list"; echo 'NAME="Debian"' > "$dir/etc/os-release"`,
+    runc: "exit 0",
+    xwdtopnm: "printf 'P6\\n1280 720\\n255\\n'",
+    pnmtopng: "printf 'PNG'",
+    ppmhist: "printf '0 0 0\\n1 1 1\\n2 2 2\\n3 3 3\\n'",
+    pnmfile: "echo 'stdin: PPM raw, 1280 by 720  maxval 255'",
+    id: "echo 0",
+    "test-image": `echo "PASS  non-root"; echo "SKIP webrtc: Selkies left out"; echo "1 passed, 0 failed, 1 skipped"`,
+};
+
+const BASIC_UTILITIES = [
+    "awk", "basename", "bash", "cat", "chmod", "cp", "cut", "date", "df", "dirname", "find", "findmnt", "flock", "grep",
+    "head", "ls", "mkdir", "mktemp", "mv", "rm", "sed", "sha256sum", "sleep", "sort", "tail", "tar", "tee", "tr", "umount", "wc",
+];
+
+interface Run {
+    status: number | null;
+    out: string;
+    calls: string[];
+}
+
+function setUp(dir: string, omit: string[] = []): void {
+    const bin = path.join(dir, "bin");
+    fs.mkdirSync(bin, { recursive: true });
+    for (const tool of BASIC_UTILITIES) {
+        const real = ["/usr/bin", "/bin", "/usr/sbin", "/sbin"].map((d) => path.join(d, tool)).find((f) => fs.existsSync(f));
+        if (real) fs.symlinkSync(real, path.join(bin, tool));
+    }
+    const log = path.join(dir, "calls.log");
+    for (const [tool, body] of Object.entries(DOUBLES)) {
+        if (omit.includes(tool)) continue;
+        const file = path.join(bin, tool);
+        fs.rmSync(file, { force: true }); // never write through a link to a real tool
+        fs.writeFileSync(file, `#!/bin/bash\necho "${tool} $*" >> ${JSON.stringify(log)}\n${body}\n`);
+        fs.chmodSync(file, 0o755);
+    }
+}
+
+function run(dir: string, args: string[] = [], env: Record<string, string> = {}): Run {
+    const r = spawnSync(path.join(dir, "bin", "bash"), [SCRIPT, "--artifacts", path.join(dir, "artifacts"), ...args], {
+        env: {
+            PATH: path.join(dir, "bin"),
+            HOME: dir,
+            STREAMSPACE_CACHE_DIR: path.join(dir, "cache"),
+            OFFLINE_IMAGES_MIN_FREE_GIB: "0",
+            OFFLINE_IMAGES_TEST_SCRIPT: path.join(dir, "bin", "test-image"),
+            ...env,
+        },
+        encoding: "utf8",
+        cwd: dir,
+        timeout: 60000,
+    });
+    const logFile = path.join(dir, "calls.log");
+    const calls = fs.existsSync(logFile) ? fs.readFileSync(logFile, "utf8").trim().split("\n") : [];
+    fs.rmSync(logFile, { force: true });
+    return { status: r.status, out: r.stdout + r.stderr, calls };
+}
+
+const summary = (out: string): string | undefined => out.trim().split("\n").filter((l) => /^\d+ passed, \d+ failed/.test(l)).pop();
+
+describe("scripts/offline-images.sh (with test doubles for buildah, podman and debootstrap)", () => {
+    let dir: string;
+    beforeEach(() => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "offline-images-"));
+        setUp(dir);
+    });
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it("builds the base on the debootstrapped Debian, the child on the base's digest, offline arguments included", () => {
+        const r = run(dir, ["--report", path.join(dir, "report.tsv")]);
+        assert.equal(r.status, 0, r.out);
+        const builds = r.calls.filter((c) => c.startsWith("buildah build"));
+        assert.equal(builds.length, 2, r.calls.join("\n"));
+        assert.match(builds[0], /--format docker/);
+        assert.match(builds[0], /--pull=never/);
+        assert.match(builds[0], /--build-arg BASE_IMAGE=localhost\/streamspace-offline\/debian@sha256:[0-9a-f]{64} /);
+        assert.match(builds[0], /--build-arg SELKIES_SOURCE=none .*-t localhost\/streamspace-offline\/selkies-base:offline/);
+        const baseRef = /PASS build selkies-base \(.*, (localhost\/streamspace-offline\/selkies-base@sha256:[0-9a-f]{64})\)/.exec(r.out)?.[1];
+        assert.ok(baseRef, r.out);
+        assert.ok(builds[1].includes(`--build-arg BASE_IMAGE=${baseRef} `), builds[1]);
+        assert.match(builds[1], /--build-arg BROWSER=chromium/);
+        const report = fs.readFileSync(path.join(dir, "report.tsv"), "utf8");
+        assert.match(report, /^chrome-selkies\tlayer\t512000000\t\|1 A=b \/bin\/sh -c apt-get install chromium$/m);
+        assert.match(report, /^selkies-base\tbuild_seconds\t[0-9.]+$/m);
+        assert.match(report, /^debian-bookworm\tdebootstrap_cached\tno$/m);
+        assert.match(r.out, /Left out of the offline build[^]*selkies-base \(SELKIES_SOURCE=none\): Selkies-GStreamer/);
+    });
+
+    it("boots each image, saves a screenshot, runs test-image.sh --offline and adds its counts", () => {
+        const r = run(dir);
+        assert.equal(r.status, 0, r.out);
+        assert.match(r.out, /PASS ready chrome-selkies \(healthy [0-9.]+ s after start\)/);
+        assert.match(r.out, /PASS screenshot chrome-selkies \(1280x720, 4 colours on screen\)/);
+        assert.ok(fs.existsSync(path.join(dir, "artifacts", "chrome-selkies.png")));
+        assert.ok(r.calls.some((c) => /^test-image --offline localhost\/streamspace-offline\/chrome-selkies@sha256:/.test(c)), r.calls.join("\n"));
+        // Per image: build, ready, screenshot, stop, plus test-image's 1 passed and 1 skipped.
+        assert.equal(summary(r.out), "10 passed, 0 failed, 2 skipped");
+        assert.equal(r.calls.filter((c) => c.startsWith("podman run")).length, 2);
+    });
+
+    it("makes the Debian base once and reuses it while its inputs and checksum hold", () => {
+        run(dir);
+        const second = run(dir);
+        assert.equal(second.status, 0, second.out);
+        assert.equal(second.calls.filter((c) => c.startsWith("debootstrap")).length, 0, second.out);
+        assert.equal(second.calls.filter((c) => c.startsWith("podman import")).length, 0, "an unchanged base is not imported again");
+        assert.match(second.out, /base: reusing .*debian-bookworm-[0-9a-f]{16}\.tar/);
+
+        const otherMirror = run(dir, [], { DEBIAN_MIRROR: "http://ftp.de.debian.org/debian" });
+        assert.ok(otherMirror.calls.some((c) => c.startsWith("debootstrap --variant=minbase bookworm") && c.endsWith("http://ftp.de.debian.org/debian")));
+
+        const tarball = /base: reusing (\S+\.tar)/.exec(second.out)![1];
+        fs.appendFileSync(tarball, "corrupted");
+        const corrupted = run(dir);
+        assert.match(corrupted.out, /does not match its checksum; making it again/);
+        assert.ok(corrupted.calls.some((c) => c.startsWith("debootstrap")));
+    });
+
+    it("reports a failed build with the log's end and a hint, skips the images built on it, and exits non-zero", () => {
+        const r = run(dir, [], { FAKE_BUILD_FAIL: "selkies-base" });
+        assert.notEqual(r.status, 0);
+        assert.match(r.out, /FAIL build selkies-base after [0-9.]+ s \(log: .*build-selkies-base\.log\)/);
+        assert.match(r.out, /\| Error: writing blob: no space left on device/);
+        assert.match(r.out, /The disk under .* is full/);
+        assert.match(r.out, /SKIP build chrome-selkies: its base selkies-base was not built/);
+        assert.equal(r.calls.filter((c) => c.startsWith("podman run")).length, 0);
+        assert.equal(summary(r.out), "0 passed, 1 failed, 1 skipped");
+    });
+
+    it("leaves no half-made base behind when debootstrap is interrupted", () => {
+        const r = run(dir, [], { FAKE_DEBOOTSTRAP_FAIL: "1" });
+        assert.equal(r.status, 1, r.out);
+        assert.match(r.out, /error: debootstrap of Debian bookworm failed \(log: .*\); check that http:\/\/deb\.debian\.org\/debian is reachable/);
+        assert.match(r.out, /E: Couldn't download packages/);
+        const left = fs.readdirSync(path.join(dir, "cache", "base"));
+        assert.deepEqual(left.filter((f) => f.includes("partial") || f.endsWith(".tar")), [], left.join(", "));
+        assert.equal(r.calls.filter((c) => c.startsWith("buildah")).length, 0);
+    });
+
+    it("removes a half-imported base image when the import fails", () => {
+        const r = run(dir, [], { FAKE_IMPORT_FAIL: "1" });
+        assert.equal(r.status, 1, r.out);
+        assert.match(r.out, /error: podman import of .* failed/);
+        assert.ok(r.calls.some((c) => /^podman rmi -f localhost\/streamspace-offline\/debian:importing-\d+$/.test(c)), r.calls.join("\n"));
+        assert.match(r.out, /removed the half-imported base image/);
+    });
+
+    it("fails an image whose container stops before it is healthy, shows its output and removes it", () => {
+        const r = run(dir, ["--no-tests"], { FAKE_UNHEALTHY: "1", FAKE_STATUS: "exited" });
+        assert.notEqual(r.status, 0);
+        assert.match(r.out, /FAIL ready selkies-base: the container is exited before becoming healthy/);
+        assert.match(r.out, /\| supervisord: xvfb exited/);
+        const started = r.calls.filter((c) => c.startsWith("podman run")).map((c) => /--name (\S+)/.exec(c)![1]);
+        for (const name of started) assert.ok(r.calls.some((c) => c.startsWith(`podman rm -f`) && c.endsWith(name)), `${name} was not removed`);
+    });
+
+    it("names a missing tool and its Debian package instead of failing later", () => {
+        fs.rmSync(path.join(dir, "bin", "buildah"));
+        const r = run(dir, ["--no-install"]);
+        assert.equal(r.status, 1);
+        assert.match(r.out, /error: missing tools: buildah\. Install them with: apt-get install -y buildah/);
+        assert.deepEqual(r.calls.filter((c) => /^(podman|debootstrap)/.test(c)), []);
+    });
+
+    it("refuses to start on a nearly full disk and says where and how much", () => {
+        const r = run(dir, [], { OFFLINE_IMAGES_MIN_FREE_GIB: "1000000" });
+        assert.equal(r.status, 1);
+        assert.match(r.out, /error: only \d+ MiB free under .*; the offline images need about 1000000 GiB/);
+        assert.deepEqual(r.calls.filter((c) => /^(buildah|podman|debootstrap)/.test(c)), []);
+    });
+
+    it("says loudly that nothing was built when SKIP_IMAGE_TESTS=1, and counts it as skipped", () => {
+        const r = run(dir, [], { SKIP_IMAGE_TESTS: "1" });
+        assert.equal(r.status, 0);
+        assert.match(r.out, /SKIP_IMAGE_TESTS=1: the images were NOT built or booted/);
+        assert.equal(summary(r.out), "0 passed, 0 failed, 1 skipped");
+        assert.deepEqual(r.calls.filter((c) => /^(buildah|podman|debootstrap)/.test(c)), []);
+    });
+
+    it("lists an image that needs the internet as left out, with the reason, and its children as not built", () => {
+        const conf = path.join(dir, "offline.conf");
+        fs.writeFileSync(conf, "selkies-base  needs-internet  its runtime comes from a vendor download\n");
+        const r = run(dir, ["--no-boot"], { OFFLINE_IMAGES_CONF: conf });
+        assert.equal(r.status, 0, r.out);
+        assert.match(r.out, /- selkies-base: not built: its runtime comes from a vendor download/);
+        assert.match(r.out, /SKIP build selkies-base: needs the internet: its runtime comes from a vendor download/);
+        assert.match(r.out, /SKIP build chrome-selkies: its base selkies-base was not built/);
+        assert.equal(r.calls.filter((c) => c.startsWith("buildah")).length, 0);
+    });
+
+    it("rejects a configuration line that leaves out something without saying what", () => {
+        const conf = path.join(dir, "offline.conf");
+        fs.writeFileSync(conf, "# comment\nselkies-base SELKIES_SOURCE=none\n");
+        const r = run(dir, ["--no-boot"], { OFFLINE_IMAGES_CONF: conf });
+        assert.equal(r.status, 1);
+        assert.ok(r.out.includes(`${conf}:2: say what the build arguments of 'selkies-base' leave out`), r.out);
+    });
+
+    it("builds only the asked image and the bases below it with --only", () => {
+        const r = run(dir, ["--only", "selkies-base", "--no-boot"]);
+        assert.equal(r.status, 0, r.out);
+        assert.match(r.out, /Images, in build order: selkies-base\n/);
+        assert.equal(r.calls.filter((c) => c.startsWith("buildah build")).length, 1);
+        const unknown = run(dir, ["--only", "firefox"]);
+        assert.equal(unknown.status, 1);
+        assert.match(unknown.out, /--only firefox: no such image; the catalog has: selkies-base chrome-selkies/);
+    });
+
+    it("rejects an unknown option with exit status 2 and points to --help", () => {
+        const r = run(dir, ["--fast"]);
+        assert.equal(r.status, 2);
+        assert.match(r.out, /unknown argument '--fast'[^]*--help/);
+    });
+});
+
+describe("scripts/offline-images.conf", () => {
+    const conf = fs.readFileSync(path.join(ROOT, "scripts", "offline-images.conf"), "utf8");
+    const entries = conf
+        .split("\n")
+        .map((l) => l.replace(/#.*/, "").trim())
+        .filter((l) => l !== "")
+        .map((l) => l.split(/\s+/));
+
+    it("passes only build arguments the image's Dockerfile declares, with a value it accepts", () => {
+        assert.ok(entries.length > 0);
+        for (const [image, ...words] of entries) {
+            if (words[0] === "needs-internet") continue;
+            const dockerfile = fs.readFileSync(path.join(ROOT, "images", image, "Dockerfile"), "utf8");
+            const declared = DockerfileParser.parse(dockerfile)
+                .getInstructions()
+                .filter((i) => i.getKeyword() === "ARG")
+                .map((i) => i.getArguments()[0]?.getValue().split("=")[0]);
+            for (const arg of words.filter((w) => /^[A-Z_][A-Z0-9_]*=/.test(w))) {
+                const [key, value] = arg.split("=");
+                assert.ok(declared.includes(key), `images/${image}/Dockerfile declares no ARG ${key}, so the offline build would not leave anything out`);
+                // The Dockerfile branches on the value (a shell case arm `value)`), so the value selects the offline path.
+                assert.ok(new RegExp(`\\b${value}\\)`).test(dockerfile), `images/${image}/Dockerfile has no branch for ${key}=${value}`);
+            }
+        }
+    });
+});
