@@ -22,11 +22,14 @@ interface ProbeRun {
     wallMs: number;
 }
 
+/** The probe's temporary folder (browser profile, heartbeat): a fresh one per test file. */
+let scratch = os.tmpdir();
+
 function runProbe(env: Record<string, string>): Promise<ProbeRun> {
     const startedAt = Date.now();
     // Only the variables given: PROBE_* settings of the calling shell must not leak in.
     const child = spawn(process.execPath, [PROBE], {
-        env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: os.tmpdir(), PROBE_CHROMIUM: CHROMIUM, ...env },
+        env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: scratch, TMPDIR: scratch, PROBE_CHROMIUM: CHROMIUM, ...env },
         stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";
@@ -73,6 +76,7 @@ describe("stream-probe image: the probe", function () {
         open = await startStreamPageServer();
         guarded = await startStreamPageServer({ basicAuth: { user: "user", password: PASSWORD } });
         tmp = fs.mkdtempSync(path.join(os.tmpdir(), "stream-probe-test-"));
+        scratch = tmp;
     });
 
     after(async () => {
@@ -105,6 +109,9 @@ describe("stream-probe image: the probe", function () {
         assert.equal(r.screenshot, screenshot);
         assertPng(r.screenshot);
         assert.match(run.stderr, /connected after \d+ ms/);
+        // The image's HEALTHCHECK reads this file's age.
+        const heartbeat = fs.statSync(path.join(tmp, "stream-probe.heartbeat"));
+        assert.ok(Date.now() - heartbeat.mtimeMs < 10000, "the heartbeat was not touched while probing");
     });
 
     it("fails with frozen-frames when the picture stops changing", async () => {

@@ -41,6 +41,8 @@
 const fs = require("fs");
 const http = require("http");
 const https = require("https");
+const os = require("os");
+const path = require("path");
 
 const EXIT_PASS = 0;
 const EXIT_FAIL = 1;
@@ -53,6 +55,10 @@ const STALL_MS = 500;
 const SAMPLE_INTERVAL_MS = 500;
 /** Once connected, the first frame gets at least this long even if the deadline is nearer. */
 const FIRST_FRAME_GRACE_MS = 5000;
+/** Touched on every sample; the image's HEALTHCHECK wants it fresh. */
+const HEARTBEAT_FILE = path.join(os.tmpdir(), "stream-probe.heartbeat");
+/** Beyond every deadline of the configuration: a probe still running then is stuck in the browser. */
+const WATCHDOG_GRACE_SECONDS = 60;
 /** Where the init script keeps the page's peer connections. */
 const PEERS_KEY = "__streamProbePeers";
 
@@ -311,6 +317,22 @@ async function samplePage(key) {
     return sample;
 }
 
+/**
+ * One sample of the page. Each also touches the heartbeat file that the image's HEALTHCHECK reads, so
+ * a probe whose browser hangs shows as unhealthy under Docker or Podman.
+ * @param {import("playwright-core").Page} page
+ * @returns {Promise<Sample>}
+ */
+async function sampleOnce(page) {
+    const now = new Date();
+    try {
+        fs.utimesSync(HEARTBEAT_FILE, now, now);
+    } catch {
+        fs.writeFileSync(HEARTBEAT_FILE, "");
+    }
+    return page.evaluate(samplePage, PEERS_KEY);
+}
+
 /** @param {PeerState} p */
 const isConnected = (p) => p.connection === "connected" || p.ice === "connected" || p.ice === "completed";
 /** @param {PeerState} p */
@@ -422,7 +444,7 @@ async function measure(config, page, deadline, result, onLoaded) {
     /** @type {Sample} */
     let sample;
     for (;;) {
-        sample = await page.evaluate(samplePage, PEERS_KEY);
+        sample = await sampleOnce(page);
         if (sample.peers.some(isConnected)) break;
         if (sample.peers.length > 0 && sample.peers.every(hasFailed)) {
             throw new ProbeFailure("no-ice-connection", `ICE failed on all ${sample.peers.length} peer connection(s) the page created: no network path to the session (TURN?)`);
@@ -451,7 +473,7 @@ async function measure(config, page, deadline, result, onLoaded) {
             );
         }
         await sleep(SAMPLE_INTERVAL_MS);
-        sample = await page.evaluate(samplePage, PEERS_KEY);
+        sample = await sampleOnce(page);
     }
     record(sample);
     progress(`first frame: ${sample.video.width}x${sample.video.height} ${sample.video.codec ?? "unknown codec"}`);
@@ -466,7 +488,7 @@ async function measure(config, page, deadline, result, onLoaded) {
     // A stream that stalls near the end is watched on until it resumes or counts as frozen.
     while (Date.now() - windowStart < windowMs || Date.now() - lastAdvanceAt >= STALL_MS) {
         await sleep(Math.max(50, Math.min(SAMPLE_INTERVAL_MS, windowMs - (Date.now() - windowStart))));
-        sample = await page.evaluate(samplePage, PEERS_KEY);
+        sample = await sampleOnce(page);
         const now = Date.now();
         const video = sample.video;
         if (video && video.key === base.key && video.framesDecoded >= base.framesDecoded) {
@@ -549,6 +571,8 @@ async function main() {
     for (const signal of /** @type {const} */ (["SIGTERM", "SIGINT"])) {
         process.once(signal, () => finish(failure({ detail: `stopped by ${signal} before a verdict` }), EXIT_FAIL));
     }
+    const watchdogSeconds = config.timeoutSeconds + config.seconds + WATCHDOG_GRACE_SECONDS;
+    setTimeout(() => finish(failure({ detail: `no verdict after ${watchdogSeconds} s: the browser stopped answering` }), EXIT_FAIL), watchdogSeconds * 1000).unref();
     try {
         const result = await probe(config);
         finish(result, result.verdict === "pass" ? EXIT_PASS : EXIT_FAIL);
