@@ -114,6 +114,14 @@ catalog() {
     node -r ts-node/register/transpile-only "$ROOT/scripts/catalog.ts" "$@"
 }
 
+# "name kind" for every catalog image, from the catalog module itself (its CLI has no kind command).
+catalog_kinds() {
+    # shellcheck disable=SC2016  # JavaScript, not shell
+    node -r ts-node/register/transpile-only -e '
+        const { loadCatalog } = require(process.argv[1] + "/catalog");
+        for (const i of loadCatalog().images) console.log(`${i.name} ${i.kind}`);' "$ROOT"
+}
+
 # scripts/offline-images.conf: per image, the offline build arguments and what they leave out.
 declare -A OFFLINE_ARGS=() OFFLINE_NOTE=() NEEDS_INTERNET=()
 read_offline_conf() {
@@ -182,7 +190,7 @@ print_left_out() {
     done
 }
 
-declare -A BASE_REF_OF_SUITE=() BUILT_REF=() IS_APP=()
+declare -A BASE_REF_OF_SUITE=() BUILT_REF=() IS_APP=() KIND=()
 
 # The BASE_IMAGE of an image into IMAGE_BASE_REF, or empty with the reason in IMAGE_BASE_WHY.
 resolve_base() {
@@ -351,13 +359,15 @@ stop_container() {
     fi
 }
 
-# Boots an image, waits for health, screenshots it (first boot only) and stops it.
+# Boots an image the way StreamSpace starts a session (its basic-auth password set, everything else
+# at the image's defaults), waits for health, screenshots it (first boot only) and stops it.
 boot_image() {
     local name=$1 ref=$2 round=$3 container started
     container="streamspace-offline-$name-$$-$round"
     OFFLINE_CLEANUP_CONTAINERS+=("$container")
     started=$(now)
-    if ! podman run -d --name "$container" --shm-size=1g "$ref" >"$ARTIFACTS/logs/run-$name.log" 2>&1; then
+    if ! podman run -d --name "$container" --shm-size=1g -e SELKIES_BASIC_AUTH_PASSWORD="offline-$$-$RANDOM" \
+        "$ref" >"$ARTIFACTS/logs/run-$name.log" 2>&1; then
         check_fail "ready $name: podman run failed:"
         sed 's/^/    | /' "$ARTIFACTS/logs/run-$name.log"
         return 0
@@ -430,7 +440,7 @@ main() {
         print_summary
         return 0
     fi
-    local started name round plan
+    local started name round plan kinds kind
     started=$(now)
     check_free_space "$MIN_FREE_GIB" "$OFFLINE_CACHE_DIR"
     ensure_tools "$INSTALL"
@@ -449,8 +459,17 @@ main() {
         build_image "$name"
     done
     if [ "$BOOT" = yes ]; then
+        kinds=$(catalog_kinds) || die "could not read the image kinds from the catalog"
+        while read -r name kind; do KIND[$name]=$kind; done <<<"$kinds"
         for name in "${PLAN[@]}"; do
             [ -n "${BUILT_REF[$name]:-}" ] || continue
+            case ${KIND[$name]:-session} in
+                base | session) ;;
+                *)
+                    check_skip "boot $name: a ${KIND[$name]} image, not a session: it is built, not booted (the session checks do not apply)"
+                    continue
+                    ;;
+            esac
             for ((round = 1; round <= BOOTS; round++)); do
                 boot_image "$name" "${BUILT_REF[$name]}" "$round"
             done

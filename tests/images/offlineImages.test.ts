@@ -13,14 +13,15 @@ import { ROOT } from "../harness";
 const SCRIPT = path.join(ROOT, "scripts", "offline-images.sh");
 
 const DOUBLES: Record<string, string> = {
-    // node -r ts-node/register/transpile-only <root>/scripts/catalog.ts <command> [image] [--base-image ref];
-    // any other use of node goes to the real one.
+    // node -r ts-node/register/transpile-only <root>/scripts/catalog.ts <command> [image] [--base-image ref],
+    // and the image kinds (node -e over the catalog module); any other use of node goes to the real one.
     node: `
+if [ "$3" = -e ]; then printf '%s\\n' "selkies-base base" "chrome-selkies session" "turn-relay tool"; exit 0; fi
 [[ $3 == */scripts/catalog.ts ]] || exec ${JSON.stringify(process.execPath)} "$@"
 cmd=$4; image=$5
 case $cmd in
-  order) printf '%s\\n' selkies-base chrome-selkies ;;
-  base) if [ "$image" = selkies-base ]; then echo "external docker.io/library/debian:bookworm-slim@sha256:3783cc01"; else echo selkies-base; fi ;;
+  order) printf '%s\\n' selkies-base chrome-selkies turn-relay ;;
+  base) if [ "$image" != chrome-selkies ]; then echo "external docker.io/library/debian:bookworm-slim@sha256:3783cc01"; else echo selkies-base; fi ;;
   context) echo "images/$image Dockerfile" ;;
   build-args) echo "BASE_IMAGE=$7"; echo "OCI_TITLE=Title of $image" ;;
 esac`,
@@ -134,7 +135,7 @@ describe("scripts/offline-images.sh (with test doubles for buildah, podman and d
         const r = run(dir, ["--report", path.join(dir, "report.tsv")]);
         assert.equal(r.status, 0, r.out);
         const builds = r.calls.filter((c) => c.startsWith("buildah build"));
-        assert.equal(builds.length, 2, r.calls.join("\n"));
+        assert.equal(builds.length, 3, r.calls.join("\n"));
         assert.match(builds[0], /--format docker/);
         assert.match(builds[0], /--pull=never/);
         assert.match(builds[0], /--build-arg BASE_IMAGE=localhost\/streamspace-offline\/debian@sha256:[0-9a-f]{64} /);
@@ -157,9 +158,12 @@ describe("scripts/offline-images.sh (with test doubles for buildah, podman and d
         assert.match(r.out, /PASS screenshot chrome-selkies \(1280x720, 4 colours on screen\)/);
         assert.ok(fs.existsSync(path.join(dir, "artifacts", "chrome-selkies.png")));
         assert.ok(r.calls.some((c) => /^test-image --offline localhost\/streamspace-offline\/chrome-selkies@sha256:/.test(c)), r.calls.join("\n"));
-        // Per image: build, ready, screenshot, stop, plus test-image's 1 passed and 1 skipped.
-        assert.equal(summary(r.out), "10 passed, 0 failed, 2 skipped");
+        // Per session image: build, ready, screenshot, stop, plus test-image's 1 passed and 1 skipped;
+        // the tool image: its build, and its boot skipped.
+        assert.equal(summary(r.out), "11 passed, 0 failed, 3 skipped");
+        assert.match(r.out, /SKIP boot turn-relay: a tool image, not a session/);
         assert.equal(r.calls.filter((c) => c.startsWith("podman run")).length, 2);
+        assert.ok(r.calls.filter((c) => c.startsWith("podman run")).every((c) => /-e SELKIES_BASIC_AUTH_PASSWORD=\S+/.test(c)));
     });
 
     it("makes the Debian base once and reuses it while its inputs and checksum hold", () => {
@@ -188,7 +192,7 @@ describe("scripts/offline-images.sh (with test doubles for buildah, podman and d
         assert.match(r.out, /The disk under .* is full/);
         assert.match(r.out, /SKIP build chrome-selkies: its base selkies-base was not built/);
         assert.equal(r.calls.filter((c) => c.startsWith("podman run")).length, 0);
-        assert.equal(summary(r.out), "0 passed, 1 failed, 1 skipped");
+        assert.equal(summary(r.out), "1 passed, 1 failed, 2 skipped");
     });
 
     it("leaves no half-made base behind when debootstrap is interrupted", () => {
@@ -249,7 +253,7 @@ describe("scripts/offline-images.sh (with test doubles for buildah, podman and d
         assert.match(r.out, /- selkies-base: not built: its runtime comes from a vendor download/);
         assert.match(r.out, /SKIP build selkies-base: needs the internet: its runtime comes from a vendor download/);
         assert.match(r.out, /SKIP build chrome-selkies: its base selkies-base was not built/);
-        assert.equal(r.calls.filter((c) => c.startsWith("buildah")).length, 0);
+        assert.deepEqual(r.calls.filter((c) => c.startsWith("buildah")).map((c) => /-t (\S+)/.exec(c)![1]), ["localhost/streamspace-offline/turn-relay:offline"]);
     });
 
     it("rejects a configuration line that leaves out something without saying what", () => {
@@ -267,7 +271,7 @@ describe("scripts/offline-images.sh (with test doubles for buildah, podman and d
         assert.equal(r.calls.filter((c) => c.startsWith("buildah build")).length, 1);
         const unknown = run(dir, ["--only", "firefox"]);
         assert.equal(unknown.status, 1);
-        assert.match(unknown.out, /--only firefox: no such image; the catalog has: selkies-base chrome-selkies/);
+        assert.match(unknown.out, /--only firefox: no such image; the catalog has: selkies-base chrome-selkies turn-relay/);
     });
 
     it("rejects an unknown option with exit status 2 and points to --help", () => {
