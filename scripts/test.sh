@@ -71,6 +71,8 @@ npm ci --no-audit --no-fund --loglevel=error
 
 run_stage typecheck npx tsc --noEmit
 run_stage unit npm run -s test:unit
+# Builds and boots the images offline (buildah, podman); SKIP_IMAGE_TESTS=1 skips it, loudly.
+run_stage images bash scripts/offline-images.sh
 
 echo
 if [ "$total_skipped" -gt 0 ]; then
