@@ -84,14 +84,14 @@ describe("SessionImage", () => {
         const run = await runProgram({ stack: "prod", config: { ...ghcr, imageTag: "v1.4.0" }, env: token });
         assert.equal(run.error, undefined, run.error?.message);
         const meta = loadCatalog().get("chrome-selkies");
-        const tags = byType(run, "docker:index/tag:Tag").filter((t) => t.name.startsWith("chrome-selkies-"));
+        const tags = byType(run, "docker:index/tag:Tag").filter((t) => t.inputs.targetImage.startsWith("ghcr.io/acme/chrome-selkies:"));
         assert.deepEqual(tags.map((t) => t.inputs.targetImage).sort(), [
             `ghcr.io/acme/chrome-selkies:${meta.version}`,
             "ghcr.io/acme/chrome-selkies:latest",
         ].sort());
         const chromeDigest = (run.outputs.imageDigests as Record<string, string>)["chrome-selkies"];
         for (const t of tags) assert.equal(t.inputs.sourceImage, chromeDigest);
-        const pushes = byType(run, "docker:index/registryImage:RegistryImage").filter((r) => r.name.startsWith("chrome-selkies-"));
+        const pushes = byType(run, "docker:index/registryImage:RegistryImage").filter((r) => r.inputs.name.startsWith("ghcr.io/acme/chrome-selkies:"));
         assert.equal(pushes.length, 2);
         for (const p of pushes) {
             assert.equal(p.inputs.keepRemotely, true);
