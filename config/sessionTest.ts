@@ -224,7 +224,7 @@ export function sessionTestCatalogProblems(
             key: "sessionTestImage",
             value: c.image,
             message: `the probe speaks Selkies' WebRTC protocol, but '${c.image}' is ${image.kind === "session" ? `a session image streaming with ${image.streamingProtocol}` : `a ${image.kind} image`} (${image.metadataFile}); images it can probe: ${selkies.join(", ") || "none"}`,
-            fix: `pulumi config set sessionTestImage ${selkies[0] ?? "chrome-selkies"} --stack ${stack}  (or: pulumi config set sessionTestEnabled false --stack ${stack})`,
+            fix: `pulumi config set sessionTestImage ${selkies.includes("chrome-selkies") ? "chrome-selkies" : (selkies[0] ?? "chrome-selkies")} --stack ${stack}  (or: pulumi config set sessionTestEnabled false --stack ${stack})`,
         });
     }
     for (const name of sessionTestImages(c)) {
