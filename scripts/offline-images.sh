@@ -391,8 +391,9 @@ test_image() {
         return 0
     fi
     say "test-image $name: CONTAINER_ENGINE=podman ${TEST_IMAGE_SCRIPT#"$ROOT"/} --offline $ref"
-    CONTAINER_ENGINE=podman bash "$TEST_IMAGE_SCRIPT" --offline "$ref" 2>&1 | tee "$log" | sed 's/^/    /' ||
-        status=$?
+    # Podman without systemd complains about health timers on every start: kept in the log only.
+    CONTAINER_ENGINE=podman bash "$TEST_IMAGE_SCRIPT" --offline "$ref" 2>&1 | tee "$log" |
+        sed -e '/unable to get systemd connection/d' -e 's/^/    /' || status=$?
     summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1 || true)
     if [ -z "$summary" ]; then
         check_fail "test-image $name: ended with status $status and no 'N passed, N failed' line (log: $log)"
