@@ -120,6 +120,8 @@ export function checkTargets(images: ImageFigures[]): TargetCheck[] {
         if (limit !== undefined) {
             checks.push({ image: f.image, target: `size < ${formatBytes(limit)}`, met: f.sizeBytes !== undefined && f.sizeBytes < limit });
         }
+        // Tool images are built, never booted: start-up applies to images that were started.
+        if (f.readySeconds.length === 0 && f.stopSeconds.length === 0) continue;
         const ready = median(f.readySeconds);
         checks.push({ image: f.image, target: `start to ready < ${TARGETS.readySeconds} s`, met: ready !== undefined && ready < TARGETS.readySeconds });
     }
@@ -130,7 +132,8 @@ export function checkTargets(images: ImageFigures[]): TargetCheck[] {
 export function formatBytes(bytes: number | undefined): string {
     if (bytes === undefined) return "-";
     if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(2)} GB`;
-    return `${Math.round(bytes / 1e6)} MB`;
+    if (bytes >= 1e6) return `${Math.round(bytes / 1e6)} MB`;
+    return `${Math.round(bytes / 1e3)} kB`;
 }
 
 function seconds(value: number | undefined): string {
@@ -139,9 +142,11 @@ function seconds(value: number | undefined): string {
 
 /** A layer's instruction, short enough for a table cell. */
 export function shortInstruction(instruction: string): string {
-    const text = instruction
-        .replace(/^\|\d+ (\S+=\S* )+/, "")
-        .replace(/^\/bin\/(ba)?sh -c (#\(nop\) )?/, "")
+    // A RUN step is recorded as "|N KEY=value ... /bin/sh -c command", and values may hold spaces:
+    // the command starts after the shell.
+    const shell = instruction.indexOf("/bin/sh -c ");
+    const text = (shell >= 0 ? instruction.slice(shell + "/bin/sh -c ".length) : instruction)
+        .replace(/^#\(nop\) /, "")
         .replace(/\s+/g, " ")
         .trim();
     // Cut before escaping, so that a cut never splits an escaped pipe and breaks the table.
