@@ -7,12 +7,16 @@ import { ConfigError, loadStackConfig } from "./config";
 import { PROD_ENVIRONMENT } from "./config/github";
 import { GithubRepository } from "./components/githubRepository";
 import { SessionImage } from "./components/sessionImage";
+import { SessionTest } from "./components/sessionTest";
+import { NO_GPU } from "./components/workloadScheduling";
+import { PROBE_IMAGE, TURN_IMAGE, sessionTestCatalogProblems, withSessionTestImages } from "./config/sessionTest";
 import { StreamspaceTemplates } from "./components/streamspaceTemplates";
 
 // 1. Catalog and configuration, both checked before any resource exists.
 const catalog = loadCatalog();
 const config = loadStackConfig(catalog.images.map((i) => i.name));
-const selection = selectImages(catalog, config.images.selected, config.images.platform);
+// The session test's images (session, probe, relay) are built whenever the test is on.
+const selection = selectImages(catalog, withSessionTestImages(config.images.selected, config.sessionTest), config.images.platform);
 if (selection.unbuildable.length > 0) {
     throw new ConfigError(
         config.stack,
@@ -24,6 +28,8 @@ if (selection.unbuildable.length > 0) {
         })),
     );
 }
+const sessionTestProblems = sessionTestCatalogProblems(config.sessionTest, catalog, selection.images.map((i) => i.name), config.stack);
+if (sessionTestProblems.length > 0) throw new ConfigError(config.stack, sessionTestProblems);
 for (const s of selection.skipped) pulumi.log.info(`skipping ${s.name}: ${s.reason}`);
 
 // The GitHub repository settings the workflows depend on, from the stack that manages them.
@@ -80,8 +86,36 @@ const templates = new StreamspaceTemplates("streamspace", {
     provider: clusterProvider,
 });
 
+// 5. A test session of the chosen image on the GPU nodes; the update fails unless stream-probe,
+// running in the cluster, sees its video frames stream.
+const sessionTestImage = config.sessionTest.image;
+const sessionTest = config.sessionTest.enabled
+    ? new SessionTest(
+          "session-test",
+          {
+              config: config.sessionTest,
+              session: { name: sessionTestImage, repoDigest: images.get(sessionTestImage)!.repoDigest, ports: catalog.get(sessionTestImage).ports },
+              probeImage: images.get(PROBE_IMAGE)!.repoDigest,
+              turnImage: config.sessionTest.turn ? images.get(TURN_IMAGE)!.repoDigest : undefined,
+              scheduling: NO_GPU,
+              stack: config.stack,
+              kubeContext: config.kubernetes.context,
+          },
+          { providers: { kubernetes: clusterProvider } },
+      )
+    : undefined;
+
 // Outputs.
 export const imageNames = Object.fromEntries([...images].map(([name, image]) => [name, image.imageName]));
 export const imageDigests = Object.fromEntries([...images].map(([name, image]) => [name, image.repoDigest]));
 export const templatesYaml = templates.yaml;
 export const githubSettings = githubRepository && { secrets: githubRepository.secretNames, variables: githubRepository.variableNames };
+// Watching the test session (README, "Watch the test session"); the password only as a secret.
+export const sessionUrl = sessionTest?.sessionUrl;
+export const watchCommands = sessionTest?.watchCommands;
+export const watchUrl = sessionTest?.watchUrl;
+export const sessionUser = sessionTest?.user;
+export const sessionPassword = sessionTest?.password;
+export const passwordCommand = sessionTest?.passwordCommand;
+export const probeImage = sessionTest?.probeImage;
+export const smokeTestJob = sessionTest?.smokeTestJobName;
