@@ -6,9 +6,9 @@ import { loadCatalog, selectImages, sourceInfo, sourceUrl } from "./catalog";
 import { ConfigError, loadStackConfig } from "./config";
 import { PROD_ENVIRONMENT } from "./config/github";
 import { GithubRepository } from "./components/githubRepository";
+import { GpuNodePool } from "./components/gpuNodePool";
 import { SessionImage } from "./components/sessionImage";
 import { SessionTest } from "./components/sessionTest";
-import { NO_GPU } from "./components/workloadScheduling";
 import { PROBE_IMAGE, TURN_IMAGE, sessionTestCatalogProblems, withSessionTestImages } from "./config/sessionTest";
 import { StreamspaceTemplates } from "./components/streamspaceTemplates";
 
@@ -69,11 +69,13 @@ const images = SessionImage.buildAll(selection.images, {
     extraTags: (image) => (release ? [image.version, "latest"] : []),
 });
 
-// 3. The cluster: the kubeconfig and context from config, else the ambient ones.
-export const clusterProvider = new k8s.Provider("cluster", {
+// 3. The cluster: the kubeconfig and context from config, else the ambient ones; and the GPU nodes
+// sessions run on (EKS, GKE, an existing cluster's, or none), with what scheduling onto them needs.
+const cluster = new k8s.Provider("cluster", {
     kubeconfig: config.kubernetes.kubeconfig,
     context: config.kubernetes.context,
 });
+const gpu = new GpuNodePool("gpu", { config: config.gpu, kubernetes: cluster });
 
 // 4. StreamSpace Templates of every built session image, pinned to its pushed digest: written as
 // YAML for review, and created in the cluster where StreamSpace's CRDs are installed.
@@ -83,7 +85,7 @@ const templates = new StreamspaceTemplates("streamspace", {
     apply: config.templates.apply,
     outputDir: path.join(config.templates.dir, config.stack),
     sourceUrl: url,
-    provider: clusterProvider,
+    provider: cluster,
 });
 
 // 5. A test session of the chosen image on the GPU nodes; the update fails unless stream-probe,
@@ -97,17 +99,18 @@ const sessionTest = config.sessionTest.enabled
               session: { name: sessionTestImage, repoDigest: images.get(sessionTestImage)!.repoDigest, ports: catalog.get(sessionTestImage).ports },
               probeImage: images.get(PROBE_IMAGE)!.repoDigest,
               turnImage: config.sessionTest.turn ? images.get(TURN_IMAGE)!.repoDigest : undefined,
-              scheduling: NO_GPU,
+              scheduling: gpu.scheduling,
               stack: config.stack,
               kubeContext: config.kubernetes.context,
           },
-          { providers: { kubernetes: clusterProvider } },
+          { providers: { kubernetes: cluster }, dependsOn: [gpu] },
       )
     : undefined;
 
 // Outputs.
 export const imageNames = Object.fromEntries([...images].map(([name, image]) => [name, image.imageName]));
 export const imageDigests = Object.fromEntries([...images].map(([name, image]) => [name, image.repoDigest]));
+export const gpuScheduling = gpu.scheduling;
 export const templatesYaml = templates.yaml;
 export const githubSettings = githubRepository && { secrets: githubRepository.secretNames, variables: githubRepository.variableNames };
 // Watching the test session (README, "Watch the test session"); the password only as a secret.

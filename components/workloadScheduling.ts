@@ -14,6 +14,16 @@ export interface WorkloadScheduling {
     gpuLimit: boolean;
     /** RuntimeClass to run under (`nvidia` on clusters whose containerd lacks it as default). */
     runtimeClassName?: string;
+    /**
+     * How sessions encode video: `nvenc` on GPUs with a hardware encoder, `software` otherwise
+     * (no GPU, or a GPU pool the stack marked gpuSoftwareEncoding). Absent means `software`.
+     */
+    encoding?: "nvenc" | "software";
+    /**
+     * How long a workload should be allowed to become ready (Pulumi customTimeouts): a GPU node
+     * scaled up from zero takes up to ~15 minutes before its GPU is allocatable.
+     */
+    readyTimeout?: string;
 }
 
-export const NO_GPU: WorkloadScheduling = { nodeSelector: {}, tolerations: [], gpuLimit: false };
+export const NO_GPU: WorkloadScheduling = { nodeSelector: {}, tolerations: [], gpuLimit: false, encoding: "software" };

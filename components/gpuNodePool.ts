@@ -1,0 +1,251 @@
+import * as aws from "@pulumi/aws";
+import * as gcp from "@pulumi/gcp";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import {
+    DevicePluginConfig,
+    EksGpuConfig,
+    GkeGpuConfig,
+    GpuConfig,
+    GpuScaling,
+} from "../config/gpu";
+import { NO_GPU, WorkloadScheduling } from "./workloadScheduling";
+
+/** The label every session GPU node carries; workloads select it. */
+export const GPU_NODE_LABEL = { key: "streamspace.io/node-type", value: "gpu" } as const;
+/** The taint every session GPU node carries, so that only pods that tolerate it land there. */
+export const GPU_TAINT = { key: "nvidia.com/gpu", value: "true", effect: "NoSchedule" } as const;
+
+export const EKS_GPU_AMI = "AL2023_x86_64_NVIDIA";
+export const DEVICE_PLUGIN_CHART = "nvidia-device-plugin";
+export const DEVICE_PLUGIN_REPO = "https://nvidia.github.io/k8s-device-plugin";
+export const DEVICE_PLUGIN_NAMESPACE = "nvidia-device-plugin";
+
+// A node group waits for its nodes to join; a GPU node from zero can take ~15 minutes.
+const NODE_TIMEOUTS: pulumi.CustomTimeouts = { create: "30m", update: "30m", delete: "30m" };
+
+// Tolerates the GPU taint whatever its value: ours is `true`, GKE adds `present` on its own.
+const GPU_TOLERATION: k8s.types.input.core.v1.Toleration = {
+    key: GPU_TAINT.key,
+    operator: "Exists",
+    effect: GPU_TAINT.effect,
+};
+
+export interface GpuNodePoolArgs {
+    /** The stack's GPU configuration, already validated. */
+    config: GpuConfig;
+    /** The cluster the device plugin and RuntimeClass are installed in. */
+    kubernetes: k8s.Provider;
+}
+
+/**
+ * The GPU nodes sessions run on: a managed node group (EKS) or node pool (GKE) on an existing
+ * cluster, or GPU nodes that already exist (k3s, kubeadm), plus what Kubernetes needs to schedule
+ * onto them. Every GPU node carries GPU_NODE_LABEL and GPU_TAINT; `scheduling` is the node selector
+ * and tolerations a workload must use. The `none` provider creates nothing: sessions run anywhere
+ * and encode in software.
+ */
+export class GpuNodePool extends pulumi.ComponentResource {
+    /** How workloads land on a GPU node; plain values, known before anything is created. */
+    public readonly scheduling: WorkloadScheduling;
+
+    constructor(name: string, args: GpuNodePoolArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("streamspace:gpu:GpuNodePool", name, {}, opts);
+        const { config } = args;
+        if (config.provider === "none") {
+            this.scheduling = NO_GPU;
+            this.registerOutputs({ scheduling: this.scheduling });
+            return;
+        }
+        for (const warning of config.warnings) pulumi.log.warn(warning, this);
+
+        if (config.provider === "eks") this.eksNodeGroup(name, config);
+        if (config.provider === "gke") this.gkeNodePool(name, config);
+
+        const runtimeClassName = config.provider === "existing" ? config.runtimeClass?.name : undefined;
+        let runtimeClass: k8s.node.v1.RuntimeClass | undefined;
+        if (config.provider === "existing" && config.runtimeClass?.create) {
+            runtimeClass = this.nvidiaRuntimeClass(name, config.runtimeClass.name, args.kubernetes);
+        }
+        // GKE installs its own device plugin with the driver; EKS's NVIDIA AMI and self-managed
+        // nodes have the driver but not the plugin, so without it no pod could request a GPU.
+        if (config.provider !== "gke" && config.devicePlugin) {
+            this.devicePlugin(name, config.devicePlugin, runtimeClassName, args.kubernetes, runtimeClass);
+        }
+
+        const scalesFromZero = config.provider !== "existing" && config.scaling.min === 0;
+        this.scheduling = {
+            nodeSelector: { [GPU_NODE_LABEL.key]: GPU_NODE_LABEL.value },
+            tolerations: [GPU_TOLERATION],
+            gpuLimit: true,
+            ...(runtimeClassName ? { runtimeClassName } : {}),
+            encoding: config.encoding,
+            readyTimeout: scalesFromZero ? "25m" : "10m",
+        };
+        this.registerOutputs({ scheduling: this.scheduling });
+    }
+
+    private eksNodeGroup(name: string, config: EksGpuConfig): void {
+        const nodeGroup = new aws.eks.NodeGroup(
+            name,
+            {
+                clusterName: config.clusterName,
+                nodeRoleArn: config.nodeRoleArn,
+                subnetIds: config.subnetIds,
+                amiType: EKS_GPU_AMI,
+                instanceTypes: [config.instanceType],
+                capacityType: config.spot ? "SPOT" : "ON_DEMAND",
+                diskSize: config.diskSizeGb,
+                scalingConfig: eksScaling(config.scaling),
+                updateConfig: { maxUnavailable: 1 },
+                labels: { [GPU_NODE_LABEL.key]: GPU_NODE_LABEL.value },
+                taints: [{ key: GPU_TAINT.key, value: GPU_TAINT.value, effect: "NO_SCHEDULE" }],
+                tags: { "streamspace.io/pool": "gpu", ...autoscalerNodeTemplateTags() },
+            },
+            {
+                parent: this,
+                customTimeouts: NODE_TIMEOUTS,
+                // The cluster autoscaler owns the current size; an update must not reset it.
+                ignoreChanges: ["scalingConfig.desiredSize"],
+            },
+        );
+        // The cluster autoscaler reads node templates from the Auto Scaling group's tags when a
+        // group has no node to copy from (scale from zero); EKS does not copy node group tags there.
+        const groupName = nodeGroup.resources.apply((r) => r?.[0]?.autoscalingGroups?.[0]?.name ?? "");
+        for (const [key, value] of Object.entries(autoscalerNodeTemplateTags())) {
+            const suffix = key.includes("/label/") ? "label" : "taint";
+            new aws.autoscaling.Tag(
+                `${name}-autoscaler-${suffix}`,
+                { autoscalingGroupName: groupName, tag: { key, value, propagateAtLaunch: false } },
+                { parent: this },
+            );
+        }
+    }
+
+    private gkeNodePool(name: string, config: GkeGpuConfig): void {
+        new gcp.container.NodePool(
+            name,
+            {
+                cluster: config.cluster,
+                location: config.location,
+                project: config.project,
+                initialNodeCount: config.scaling.desired,
+                autoscaling: {
+                    totalMinNodeCount: config.scaling.min,
+                    totalMaxNodeCount: config.scaling.max,
+                    // Spot capacity: take whichever zone has it, fewer preemptions.
+                    locationPolicy: config.spot ? "ANY" : "BALANCED",
+                },
+                management: { autoRepair: true, autoUpgrade: true },
+                upgradeSettings: { maxSurge: 1, maxUnavailable: 0 },
+                nodeConfig: {
+                    machineType: config.machineType,
+                    diskSizeGb: config.diskSizeGb,
+                    spot: config.spot,
+                    labels: { [GPU_NODE_LABEL.key]: GPU_NODE_LABEL.value },
+                    taints: [{ key: GPU_TAINT.key, value: GPU_TAINT.value, effect: "NO_SCHEDULE" }],
+                    guestAccelerators: [
+                        {
+                            type: config.accelerator.type,
+                            count: config.accelerator.count,
+                            gpuDriverInstallationConfig: { gpuDriverVersion: config.driverVersion },
+                        },
+                    ],
+                    // With a dedicated service account its IAM roles limit access; without one the
+                    // default scopes stay, as the Compute Engine default account is broad.
+                    ...(config.serviceAccount
+                        ? { serviceAccount: config.serviceAccount, oauthScopes: ["https://www.googleapis.com/auth/cloud-platform"] }
+                        : {}),
+                    metadata: { "disable-legacy-endpoints": "true" },
+                },
+            },
+            {
+                parent: this,
+                customTimeouts: NODE_TIMEOUTS,
+                // Changing it would replace the pool; the autoscaler owns the size after creation.
+                ignoreChanges: ["initialNodeCount"],
+            },
+        );
+    }
+
+    private nvidiaRuntimeClass(name: string, runtimeClassName: string, provider: k8s.Provider): k8s.node.v1.RuntimeClass {
+        return new k8s.node.v1.RuntimeClass(
+            `${name}-runtime`,
+            {
+                metadata: { name: runtimeClassName },
+                // The containerd runtime handler the NVIDIA Container Toolkit registers.
+                handler: "nvidia",
+                scheduling: {
+                    nodeSelector: { [GPU_NODE_LABEL.key]: GPU_NODE_LABEL.value },
+                    tolerations: [GPU_TOLERATION],
+                },
+            },
+            { parent: this, provider },
+        );
+    }
+
+    private devicePlugin(
+        name: string,
+        plugin: DevicePluginConfig,
+        runtimeClassName: string | undefined,
+        provider: k8s.Provider,
+        runtimeClass: k8s.node.v1.RuntimeClass | undefined,
+    ): void {
+        const namespace = new k8s.core.v1.Namespace(
+            `${name}-device-plugin`,
+            {
+                metadata: {
+                    name: DEVICE_PLUGIN_NAMESPACE,
+                    // The plugin mounts the kubelet's device-plugin socket directory from the host.
+                    labels: { "pod-security.kubernetes.io/enforce": "privileged" },
+                },
+            },
+            { parent: this, provider },
+        );
+        const onGpuNodes = { [GPU_NODE_LABEL.key]: GPU_NODE_LABEL.value };
+        new k8s.helm.v3.Release(
+            `${name}-device-plugin`,
+            {
+                name: DEVICE_PLUGIN_CHART,
+                chart: DEVICE_PLUGIN_CHART,
+                version: plugin.version,
+                repositoryOpts: { repo: DEVICE_PLUGIN_REPO },
+                namespace: namespace.metadata.name,
+                values: {
+                    nodeSelector: onGpuNodes,
+                    // Replaces the chart's default affinity, which waits for node-feature-discovery labels.
+                    affinity: {
+                        nodeAffinity: {
+                            requiredDuringSchedulingIgnoredDuringExecution: {
+                                nodeSelectorTerms: [
+                                    { matchExpressions: [{ key: GPU_NODE_LABEL.key, operator: "In", values: [GPU_NODE_LABEL.value] }] },
+                                ],
+                            },
+                        },
+                    },
+                    tolerations: [GPU_TOLERATION, { key: "CriticalAddonsOnly", operator: "Exists" }],
+                    ...(runtimeClassName ? { runtimeClassName } : {}),
+                },
+                // A DaemonSet on zero nodes is ready at once; on running GPU nodes the wait proves
+                // the plugin started. A failed install is rolled back rather than left half done.
+                timeout: 600,
+                atomic: true,
+                cleanupOnFail: true,
+            },
+            { parent: this, provider, dependsOn: runtimeClass ? [runtimeClass] : [] },
+        );
+    }
+}
+
+function eksScaling(s: GpuScaling): aws.types.input.eks.NodeGroupScalingConfig {
+    return { minSize: s.min, maxSize: s.max, desiredSize: s.desired };
+}
+
+/** Tags that tell the cluster autoscaler the label and taint of a node it has not started yet. */
+function autoscalerNodeTemplateTags(): Record<string, string> {
+    const prefix = "k8s.io/cluster-autoscaler/node-template";
+    return {
+        [`${prefix}/label/${GPU_NODE_LABEL.key}`]: GPU_NODE_LABEL.value,
+        [`${prefix}/taint/${GPU_TAINT.key}`]: `${GPU_TAINT.value}:${GPU_TAINT.effect}`,
+    };
+}
