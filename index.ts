@@ -2,7 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
-import { loadCatalog, selectImages, sourceInfo, sourceUrl } from "./catalog";
+import { isShallowClone, loadCatalog, selectImages, sourceInfo, sourceUrl } from "./catalog";
 import { ConfigError, loadStackConfig } from "./config";
 import { PROD_ENVIRONMENT } from "./config/github";
 import { GithubRepository } from "./components/githubRepository";
@@ -31,6 +31,9 @@ if (selection.unbuildable.length > 0) {
 const sessionTestProblems = sessionTestCatalogProblems(config.sessionTest, catalog, selection.images.map((i) => i.name), config.stack);
 if (sessionTestProblems.length > 0) throw new ConfigError(config.stack, sessionTestProblems);
 for (const s of selection.skipped) pulumi.log.info(`skipping ${s.name}: ${s.reason}`);
+if (isShallowClone()) {
+    pulumi.log.warn("this is a shallow git clone: image revisions cannot be traced to the last commit of each folder, so every image rebuilds. Clone with full history (actions/checkout: fetch-depth: 0).");
+}
 
 // The GitHub repository settings the workflows depend on, from the stack that manages them.
 const githubRepository = config.github.enabled
