@@ -80,18 +80,7 @@ const cluster = new k8s.Provider("cluster", {
 });
 const gpu = new GpuNodePool("gpu", { config: config.gpu, kubernetes: cluster });
 
-// 4. StreamSpace Templates of every built session image, pinned to its pushed digest: written as
-// YAML for review, and created in the cluster where StreamSpace's CRDs are installed.
-const templates = new StreamspaceTemplates("streamspace", {
-    images: selection.images.map((image) => ({ image, digest: images.get(image.name)!.repoDigest })),
-    namespace: config.templates.namespace,
-    apply: config.templates.apply,
-    outputDir: path.join(config.templates.dir, config.stack),
-    sourceUrl: url,
-    provider: cluster,
-});
-
-// 5. A test session of the chosen image on the GPU nodes; the update fails unless stream-probe,
+// 4. A test session of the chosen image on the GPU nodes; the update fails unless stream-probe,
 // running in the cluster, sees its video frames stream.
 const sessionTestImage = config.sessionTest.image;
 const sessionTest = config.sessionTest.enabled
@@ -109,6 +98,19 @@ const sessionTest = config.sessionTest.enabled
           { providers: { kubernetes: cluster }, dependsOn: [gpu] },
       )
     : undefined;
+
+// 5. StreamSpace Templates of every built session image, pinned to its pushed digest: written as
+// YAML for review, and created in the cluster where StreamSpace's CRDs are installed; only once the
+// session test has passed, so a session that does not stream is never published.
+const templates = new StreamspaceTemplates("streamspace", {
+    images: selection.images.map((image) => ({ image, digest: images.get(image.name)!.repoDigest })),
+    namespace: config.templates.namespace,
+    apply: config.templates.apply,
+    outputDir: path.join(config.templates.dir, config.stack),
+    sourceUrl: url,
+    provider: cluster,
+    after: sessionTest ? [sessionTest.smokeTest] : [],
+});
 
 // Outputs.
 export const imageNames = Object.fromEntries([...images].map(([name, image]) => [name, image.imageName]));

@@ -168,6 +168,11 @@ export interface StreamspaceTemplatesArgs {
     /** Provider of the cluster the Templates are created in. */
     provider?: k8s.Provider;
     root?: string;
+    /**
+     * Resources that must have succeeded first (the session test's smoke Job): until then no file
+     * is written and no Template created, so a session that does not stream is never published.
+     */
+    after?: pulumi.CustomResource[];
 }
 
 /**
@@ -188,9 +193,11 @@ export class StreamspaceTemplates extends pulumi.ComponentResource {
         this.names = entries.map((e) => e.image.name);
         this.outputDir = path.resolve(args.root ?? REPO_ROOT, args.outputDir);
 
+        // An id resolves once its resource is created and awaited (a Job: completed).
+        const gate = pulumi.all((args.after ?? []).map((r) => r.id));
         const templates = pulumi
-            .all(entries.map((e) => pulumi.output(e.digest)))
-            .apply((digests) =>
+            .all([gate, pulumi.all(entries.map((e) => pulumi.output(e.digest)))])
+            .apply(([, digests]) =>
                 entries.map((e, i) => templateFor(e.image, { baseImage: digests[i], namespace: args.namespace, sourceUrl: args.sourceUrl })),
             );
 
@@ -211,7 +218,7 @@ export class StreamspaceTemplates extends pulumi.ComponentResource {
                         metadata: templateMetadata(e.image, { namespace: args.namespace, sourceUrl: args.sourceUrl }),
                         spec: templates.apply((all) => all[i].spec),
                     },
-                    { parent: this, provider: args.provider },
+                    { parent: this, provider: args.provider, dependsOn: args.after },
                 );
             });
         }

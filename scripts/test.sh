@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # Debian packages the test stages use (the offline image stage installs its own).
-DEB_PACKAGES=(chromium shellcheck)
+DEB_PACKAGES=(chromium shellcheck coturn)
 
 log_dir=$(mktemp -d)
 trap 'rm -rf "$log_dir"' EXIT

@@ -198,6 +198,36 @@ describe("StreamSpace Templates", () => {
         }
     });
 
+    it("writes nothing until the resources it waits for (the smoke-test Job) have succeeded", async () => {
+        const pulumi = await import("@pulumi/pulumi");
+        const { StreamspaceTemplates } = await import("../../components/streamspaceTemplates");
+        await pulumi.runtime.setMocks(
+            { newResource: (a) => ({ id: `${a.name}-id`, state: a.inputs }), call: (a) => a.inputs },
+            "streamspace-images",
+            "staging",
+            false,
+        );
+        const dir = tempDir();
+        let passProbe: (id: string) => void = () => undefined;
+        // Test double for the Job: its id resolves only when the probe "passes".
+        const job = { id: pulumi.output(new Promise<string>((resolve) => (passProbe = resolve))) } as unknown as import("@pulumi/pulumi").CustomResource;
+        const chrome = loadCatalog().get("chrome-selkies");
+        const templates = new StreamspaceTemplates("gated", {
+            images: [{ image: chrome, digest: `ghcr.io/acme/chrome-selkies@sha256:${DIGEST}` }],
+            namespace: "streamspace",
+            apply: false,
+            outputDir: dir,
+            sourceUrl: "https://github.com/acme/streamspace-images",
+            after: [job],
+        });
+        for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+        assert.deepEqual(fs.readdirSync(dir), [], "a Template was written before the smoke test passed");
+        passProbe("stream-probe-id");
+        const yaml = await new Promise<string>((resolve) => templates.yaml.apply(resolve));
+        assert.match(yaml, /chrome-selkies@sha256:/);
+        assert.deepEqual(fs.readdirSync(dir), ["chrome-selkies.yaml"]);
+    });
+
     it("files are byte-identical on a repeated update (no timestamps) and a preview writes nothing", async () => {
         const dir = tempDir();
         await runProgram({ stack: "staging", config: { ...ghcr, templatesDir: dir }, env: token });
