@@ -16,7 +16,9 @@ import { StreamspaceTemplates } from "./components/streamspaceTemplates";
 const catalog = loadCatalog();
 const config = loadStackConfig(catalog.images.map((i) => i.name));
 // The session test's images (session, probe, relay) are built whenever the test is on.
-const selection = selectImages(catalog, withSessionTestImages(config.images.selected, config.sessionTest), config.images.platform);
+const selection = config.images.enabled
+    ? selectImages(catalog, withSessionTestImages(config.images.selected, config.sessionTest), config.images.platform)
+    : { images: [], skipped: [], unbuildable: [] };
 if (selection.unbuildable.length > 0) {
     throw new ConfigError(
         config.stack,

@@ -5,6 +5,8 @@ export const PLATFORMS = ["linux/amd64", "linux/arm64"] as const;
 export type Platform = (typeof PLATFORMS)[number];
 
 export interface ImagesConfig {
+    /** Build images at all; off on stacks that only manage settings (the GitHub bootstrap stack). */
+    enabled: boolean;
     /** Images asked for by name; empty means every image in the catalog. */
     selected: string[];
     /** The tag every image is pushed under. */
@@ -26,6 +28,7 @@ export function sanitizeTag(tag: string): string {
 
 export const imagesSection = defineSection({
     keys: {
+        imagesEnabled: boolean().default(true),
         images: stringList(text()).default([]),
         imageTag: text().default("dev"),
         imageRelease: boolean().default(false),
@@ -34,6 +37,7 @@ export const imagesSection = defineSection({
         imageBuildOnPreview: boolean().default(false),
     },
     examples: {
+        imagesEnabled: "false",
         images: "[chrome-selkies]",
         imageTag: "v1.0.0",
         imageRelease: "true",
@@ -79,6 +83,7 @@ export const imagesSection = defineSection({
             });
         }
         return {
+            enabled: v.imagesEnabled,
             selected: v.images,
             tag: v.imageTag,
             release: v.imageRelease,

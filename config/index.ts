@@ -164,7 +164,15 @@ export function parseStackConfig(raw: Readonly<Record<string, string>>, opts: Pa
 }
 
 function checkAcrossSections(c: StackConfig, ctx: SectionContext): void {
-    if (c.images.push && !c.registry.token && !c.registry.local) {
+    if (!c.images.enabled && c.sessionTest.enabled) {
+        ctx.problem({
+            key: "sessionTestEnabled",
+            value: "true",
+            message: "the session test deploys images this stack builds, but imagesEnabled is false",
+            fix: `pulumi config set sessionTestEnabled false --stack ${ctx.stack}  (or: pulumi config set imagesEnabled true --stack ${ctx.stack})`,
+        });
+    }
+    if (c.images.enabled && c.images.push && !c.registry.token && !c.registry.local) {
         ctx.problem({
             key: "registryToken",
             message: `imagePush is on and ${c.registry.server} needs credentials, but neither registryToken nor the GHCR_TOKEN environment variable is set`,

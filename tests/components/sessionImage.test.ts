@@ -129,4 +129,19 @@ describe("SessionImage", () => {
         assert.match(digests["chrome-selkies"], /^localhost:5001\/streamspace-dev\/chrome-selkies@sha256:[0-9a-f]{64}$/);
         assert.deepEqual(Object.keys(names).sort(), Object.keys(digests).sort());
     });
+
+    it("a stack with imagesEnabled off (the GitHub bootstrap stack) builds, tags and publishes nothing", async () => {
+        const run = await runProgram({ stack: "dev", config: { imagesEnabled: false, sessionTestEnabled: false } });
+        assert.equal(run.error, undefined, run.error?.message);
+        assert.deepEqual(run.resources.filter((r) => r.type.startsWith("docker:")).map((r) => r.name), []);
+        assert.deepEqual(byType(run, "kubernetes:stream.space/v1alpha1:Template"), []);
+        assert.deepEqual(run.outputs.imageDigests, {});
+    });
+
+    it("imagesEnabled off with the session test on is refused before anything is created", async () => {
+        const run = await runProgram({ stack: "dev", config: { imagesEnabled: false } });
+        assert.ok(run.error);
+        assert.match(run.error.message, /sessionTestEnabled = "true": the session test deploys images this stack builds, but imagesEnabled is false/);
+        assert.deepEqual(run.resources, []);
+    });
 });
