@@ -27,12 +27,12 @@ interface Result {
 /** A scratch tree laid out like the image: passwd, group, zoneinfo, /config, /dev, build record. */
 class Scratch {
     readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), "streamspace-startup-"));
-    readonly stubs = path.join(this.dir, "stubs");
+    readonly fakeCommands = path.join(this.dir, "fake-commands");
     readonly run = path.join(this.dir, "run");
 
     constructor() {
         fs.chmodSync(this.dir, 0o1777); // like /tmp, where the runtime directory lives
-        for (const d of ["etc/streamspace", "usr/share/zoneinfo/Europe", "config", "dev/dri", "stubs"]) {
+        for (const d of ["etc/streamspace", "usr/share/zoneinfo/Europe", "config", "dev/dri", "fake-commands"]) {
             fs.mkdirSync(path.join(this.dir, d), { recursive: true });
         }
         this.write("etc/passwd", "root:x:0:0:root:/root:/bin/bash\nstreamspace:x:1000:1000::/config:/bin/bash\n");
@@ -53,14 +53,14 @@ class Scratch {
     }
 
     /** A stand-in command on PATH: a shell script body. */
-    stub(name: string, body: string): void {
-        this.write(`stubs/${name}`, `#!/bin/bash\n${body}\n`, 0o755);
+    fakeCommand(name: string, body: string): void {
+        this.write(`fake-commands/${name}`, `#!/bin/bash\n${body}\n`, 0o755);
     }
 
     /** Runs a script (optionally as another uid through setpriv) and parses what it exports. */
     exec(script: string, env: Record<string, string> = {}, opts: { uid?: number; args?: string[] } = {}): Result {
         const fullEnv: Record<string, string> = {
-            PATH: `${this.stubs}:/usr/sbin:/usr/bin:/sbin:/bin`,
+            PATH: `${this.fakeCommands}:/usr/sbin:/usr/bin:/sbin:/bin`,
             STREAMSPACE_ROOT: this.dir,
             STREAMSPACE_LIB: LIB,
             STREAMSPACE_RUN: this.run,
@@ -207,12 +207,12 @@ describe("selkies-base start-up", () => {
     });
 
     describe("50-encoder: SELKIES_ENCODER=auto", () => {
-        const gpu = (name: string): void => s.stub("nvidia-smi", `echo "${name}"`);
+        const gpu = (name: string): void => s.fakeCommand("nvidia-smi", `echo "${name}"`);
         const gstHas = (...elements: string[]): void =>
-            s.stub("gst-inspect-1.0", `case "$1" in ${elements.length ? elements.join("|") : "__none__"}) exit 0 ;; *) exit 1 ;; esac`);
+            s.fakeCommand("gst-inspect-1.0", `case "$1" in ${elements.length ? elements.join("|") : "__none__"}) exit 0 ;; *) exit 1 ;; esac`);
         const renderNode = (encodes: boolean): void => {
             s.write("dev/dri/renderD128", "", 0o666);
-            s.stub("vainfo", encodes ? 'echo "      VAProfileH264Main               :	VAEntrypointEncSlice"' : 'echo "      VAProfileH264Main               :	VAEntrypointVLD"');
+            s.fakeCommand("vainfo", encodes ? 'echo "      VAProfileH264Main               :	VAEntrypointEncSlice"' : 'echo "      VAProfileH264Main               :	VAEntrypointVLD"');
         };
         const encoder = (env: Record<string, string> = {}): Result =>
             s.exec(step("50-encoder"), { SELKIES_ENCODER: "auto", NVIDIA_DRIVER_CAPABILITIES: "compute,utility,video,graphics", ...env });
@@ -335,9 +335,9 @@ describe("selkies-base start-up", () => {
         };
         beforeEach(() => {
             fs.mkdirSync(s.run, { mode: 0o700 });
-            s.stub("xdpyinfo", "exit 0");
+            s.fakeCommand("xdpyinfo", "exit 0");
             // curl -w '%{http_code}' URL: Selkies with its own auth answers 401, nginx 200.
-            s.stub("curl", 'for a; do url=$a; done; case "$url" in *:8081/*) printf 401 ;; *) printf 200 ;; esac');
+            s.fakeCommand("curl", 'for a; do url=$a; done; case "$url" in *:8081/*) printf 401 ;; *) printf 200 ;; esac');
         });
 
         it("answers OK when the X server, Selkies and nginx all answer", () => {
@@ -348,7 +348,7 @@ describe("selkies-base start-up", () => {
 
         it("stops answering OK the moment the X server is gone", () => {
             health();
-            s.stub("xdpyinfo", "exit 1");
+            s.fakeCommand("xdpyinfo", "exit 1");
             const r = health();
             assert.strictEqual(r.status, 1);
             assert.strictEqual(status(), undefined);
@@ -356,7 +356,7 @@ describe("selkies-base start-up", () => {
         });
 
         it("stops answering OK when Selkies is down", () => {
-            s.stub("curl", 'for a; do url=$a; done; case "$url" in *:8081/*) printf 000 ;; *) printf 200 ;; esac');
+            s.fakeCommand("curl", 'for a; do url=$a; done; case "$url" in *:8081/*) printf 000 ;; *) printf 200 ;; esac');
             const r = health();
             assert.strictEqual(status(), undefined);
             assert.match(r.stderr, /not answering: selkies/);
