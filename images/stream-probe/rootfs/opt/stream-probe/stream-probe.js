@@ -342,21 +342,8 @@ const hasFailed = (p) => p.connection === "failed" || p.connection === "closed" 
 async function probe(config) {
     const startedAt = Date.now();
     const deadline = startedAt + config.timeoutSeconds * 1000;
-    /** @type {ProbeResult} */
-    const result = {
-        verdict: "fail",
-        reason: null,
-        detail: "",
-        framesDecoded: 0,
-        fps: 0,
-        width: 0,
-        height: 0,
-        roundTripTimeMs: null,
-        codec: null,
-        connectMs: null,
-        verdictMs: null,
-        screenshot: null,
-    };
+    // Filled in as the probe gets further; the reason is set by whichever step ends it.
+    const result = failure({ reason: null });
 
     progress(`checking ${config.url.href}`);
     await checkReachable(config, deadline);
