@@ -11,7 +11,12 @@ import * as os from "os";
 import * as path from "path";
 import { ROOT } from "../harness";
 
-const ROOTFS = path.join(ROOT, "images/selkies-base/rootfs");
+// The steps run as other uids too, which may not traverse the checkout (a clone in a private
+// temporary folder): they run from a world-readable copy of the image's rootfs.
+const ROOTFS = fs.mkdtempSync(path.join(os.tmpdir(), "streamspace-rootfs-"));
+fs.chmodSync(ROOTFS, 0o755);
+fs.cpSync(path.join(ROOT, "images/selkies-base/rootfs"), ROOTFS, { recursive: true });
+after(() => fs.rmSync(ROOTFS, { recursive: true, force: true }));
 const LIB = path.join(ROOTFS, "usr/local/lib/streamspace");
 const INIT_D = path.join(ROOTFS, "etc/streamspace/init.d");
 const isRoot = process.getuid?.() === 0;
