@@ -268,6 +268,8 @@ export class SessionTest extends pulumi.ComponentResource {
             { name: "PROBE_TIMEOUT_SECONDS", value: String(timing.timeoutSeconds) },
             { name: "PROBE_SCREENSHOT", value: "/tmp/stream-probe.png" },
         ];
+        // Only when asked: the Job of a stack that does not ask keeps its name, so it is not rerun.
+        if (config.probe.screenshotLog) probeEnv.push({ name: "PROBE_SCREENSHOT_LOG", value: "true" });
         // The probed digests and the whole session pod sit in the Job's (immutable) pod template,
         // and its name is derived from them: a new image or any change of the session yields a new
         // Job, created before the old one is deleted, so each release is proven by its own run.

@@ -26,7 +26,8 @@ export interface SessionTestConfig {
     resources: { cpuRequest: string; cpuLimit: string; memoryRequest: string; memoryLimit: string };
     /** Deploy a TURN relay so that a person can watch the session through kubectl port-forward. */
     turn: boolean;
-    probe: { seconds: number; minFps: number };
+    /** screenshotLog: also print the probe's screenshot into the Job's log, where it outlives the pod. */
+    probe: { seconds: number; minFps: number; screenshotLog: boolean };
     /** How long the Deployment may take to become available (a GPU node from zero included). */
     timeoutMinutes: number;
 }
@@ -65,6 +66,7 @@ export const sessionTestSection = defineSection({
         sessionTestTurn: boolean().default(true),
         sessionTestProbeSeconds: integer({ min: 5, max: 600 }).default(20),
         sessionTestProbeMinFps: integer({ min: 1, max: 240 }).default(10),
+        sessionTestProbeScreenshotLog: boolean().default(false),
         sessionTestTimeoutMinutes: integer({ min: 5, max: 180 }).default(20),
     },
     examples: {
@@ -84,6 +86,7 @@ export const sessionTestSection = defineSection({
         sessionTestTurn: "true",
         sessionTestProbeSeconds: "20",
         sessionTestProbeMinFps: "10",
+        sessionTestProbeScreenshotLog: "true",
         sessionTestTimeoutMinutes: "20",
     },
     secretKeys: ["sessionTestPassword"],
@@ -103,7 +106,7 @@ export const sessionTestSection = defineSection({
                 memoryLimit: v.sessionTestMemoryLimit.trim(),
             },
             turn: v.sessionTestTurn,
-            probe: { seconds: v.sessionTestProbeSeconds, minFps: v.sessionTestProbeMinFps },
+            probe: { seconds: v.sessionTestProbeSeconds, minFps: v.sessionTestProbeMinFps, screenshotLog: v.sessionTestProbeScreenshotLog },
             timeoutMinutes: v.sessionTestTimeoutMinutes,
         };
         // A disabled test creates nothing: nothing else of the section can be wrong.

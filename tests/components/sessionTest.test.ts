@@ -311,6 +311,13 @@ describe("SessionTest", () => {
             assert.equal(env.PROBE_EXPECT_HEIGHT, "1080");
             assert.equal(env.PROBE_TIMEOUT_SECONDS, String(probeTiming(30).timeoutSeconds));
             assert.ok(env.PROBE_SCREENSHOT);
+            assert.equal(env.PROBE_SCREENSHOT_LOG, undefined, "the screenshot goes into the log only when the stack asks");
+        });
+
+        it("prints the screenshot into its log when the stack asks (sessionTestProbeScreenshotLog), under a new Job name", async () => {
+            const asked = (await build({ config: sessionConfig({ sessionTestProbeSeconds: "30", sessionTestProbeMinFps: "24", sessionTestProbeScreenshotLog: "true" }) })).get(JOB, "session-test-probe");
+            assert.equal(envOf(asked.inputs.spec.template.spec.containers[0]).PROBE_SCREENSHOT_LOG, "true");
+            assert.notEqual(asked.inputs.metadata.name, job.inputs.metadata.name);
         });
 
         it("reads the password from the Secret mounted as a file, never from a literal", () => {

@@ -39,7 +39,7 @@ describe("sessionTest configuration", () => {
         assert.equal(c.shmSize, "2Gi");
         assert.deepEqual(c.resources, { cpuRequest: "1", cpuLimit: "4", memoryRequest: "2Gi", memoryLimit: "8Gi" });
         assert.equal(c.turn, true);
-        assert.deepEqual(c.probe, { seconds: 20, minFps: 10 });
+        assert.deepEqual(c.probe, { seconds: 20, minFps: 10, screenshotLog: false });
         assert.equal(c.timeoutMinutes, 20);
     });
 
@@ -49,10 +49,12 @@ describe("sessionTest configuration", () => {
             sessionTestDisplayHeight: "720",
             sessionTestTurn: "false",
             sessionTestProbeMinFps: "30",
+            sessionTestProbeScreenshotLog: "true",
         }).sessionTest;
         assert.deepEqual(c.display, { width: 1280, height: 720, dpi: 96 });
         assert.equal(c.turn, false);
         assert.equal(c.probe.minFps, 30);
+        assert.equal(c.probe.screenshotLog, true);
     });
 
     it("keeps a configured password a secret", async () => {

@@ -6,6 +6,7 @@ import * as os from "os";
 import * as path from "path";
 import * as ts from "typescript";
 import { REPO_ROOT } from "../../catalog";
+import { screenshotFromLog } from "../../scripts/e2e-report";
 import { StreamPageServer, startStreamPageServer } from "../fixtures/stream-pages/server";
 
 // The real probe script, run as the image runs it, against Debian's Chromium and local test pages.
@@ -109,9 +110,23 @@ describe("stream-probe image: the probe", function () {
         assert.equal(r.screenshot, screenshot);
         assertPng(r.screenshot);
         assert.match(run.stderr, /connected after \d+ ms/);
+        assert.doesNotMatch(run.stderr, /stream-probe-screenshot/, "the screenshot was printed although PROBE_SCREENSHOT_LOG is unset");
         // The image's HEALTHCHECK reads this file's age.
         const heartbeat = fs.statSync(path.join(tmp, "stream-probe.heartbeat"));
         assert.ok(Date.now() - heartbeat.mtimeMs < 10000, "the heartbeat was not touched while probing");
+    });
+
+    it("with PROBE_SCREENSHOT_LOG=true prints the screenshot on stderr, in lines short enough for container logs, that decode to the same PNG", async () => {
+        const screenshot = path.join(tmp, "logged.png");
+        const run = await runProbe({ PROBE_URL: open.url, PROBE_SECONDS: "2", PROBE_SCREENSHOT: screenshot, PROBE_SCREENSHOT_LOG: "true" });
+        assert.equal(run.code, 0, explain(run));
+        assertPng(run.result.screenshot);
+        // As `kubectl logs` gives it: both streams in one, the verdict line last.
+        const logged = screenshotFromLog(`${run.stderr}${run.stdout}`);
+        assert.ok(logged, `no screenshot block on stderr:\n${run.stderr.slice(0, 2000)}`);
+        assert.ok(logged.equals(fs.readFileSync(screenshot)), "the PNG in the log differs from the file");
+        for (const line of run.stderr.split("\n")) assert.ok(line.length <= 4096 + "stream-probe-screenshot ".length, `a log line of ${line.length} characters`);
+        assert.equal(run.stdout.trim().split("\n").length, 1, "the screenshot leaked onto stdout");
     });
 
     it("fails with frozen-frames when the picture stops changing", async () => {
@@ -208,6 +223,7 @@ describe("stream-probe image: the probe", function () {
             ["PROBE_PASSWORD_FILE unreadable", { PROBE_PASSWORD_FILE: "/nonexistent/password" }, "PROBE_PASSWORD_FILE"],
             ["both password variables", { PROBE_PASSWORD: "a", PROBE_PASSWORD_FILE: "/nonexistent/password" }, "PROBE_PASSWORD_FILE"],
             ["PROBE_CHROMIUM missing", { PROBE_CHROMIUM: "/nonexistent/chromium" }, "PROBE_CHROMIUM"],
+            ["PROBE_SCREENSHOT_LOG neither true nor false", { PROBE_SCREENSHOT_LOG: "yes" }, "PROBE_SCREENSHOT_LOG"],
         ];
         for (const [name, env, variable] of cases) {
             it(name, async () => {

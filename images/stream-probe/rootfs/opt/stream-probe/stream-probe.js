@@ -18,6 +18,7 @@
  *     PROBE_EXPECT_HEIGHT    the browser window is also given this size
  *     PROBE_TIMEOUT_SECONDS  deadline for reaching the page, connecting and the first frame (default 120)
  *     PROBE_SCREENSHOT       where the PNG of the streamed page is written (default /tmp/stream-probe.png)
+ *     PROBE_SCREENSHOT_LOG   "true": also print that PNG on stderr, so that it outlives the pod (below)
  *     PROBE_CHROMIUM         Chromium executable (default /usr/bin/chromium)
  *
  *   Output: progress on stderr; exactly one JSON line on stdout at the end:
@@ -29,6 +30,12 @@
  *     the page has loaded (null when that point was not reached); screenshot is null when no page
  *     could be shown.
  *
+ *   With PROBE_SCREENSHOT_LOG=true the PNG follows on stderr, before the JSON line, as
+ *     stream-probe-screenshot-begin <bytes> <sha256 hex>
+ *     stream-probe-screenshot <base64, at most 4096 characters a line>   (repeated)
+ *     stream-probe-screenshot-end
+ *   so that `kubectl logs` of a finished pod gives it back (scripts/e2e-report.ts decodes it).
+ *
  *   Exit status: 0 pass, 1 failed probe, 2 bad configuration (nothing launched).
  *
  * It finds the stream on any page: an init script keeps every RTCPeerConnection the page creates, and
@@ -38,6 +45,7 @@
  */
 "use strict";
 
+const crypto = require("crypto");
 const fs = require("fs");
 const http = require("http");
 const https = require("https");
@@ -61,12 +69,16 @@ const HEARTBEAT_FILE = path.join(os.tmpdir(), "stream-probe.heartbeat");
 const WATCHDOG_GRACE_SECONDS = 60;
 /** Where the init script keeps the page's peer connections. */
 const PEERS_KEY = "__streamProbePeers";
+/** Marks the screenshot's lines on stderr (PROBE_SCREENSHOT_LOG). */
+const SCREENSHOT_LOG_MARK = "stream-probe-screenshot";
+/** Well below the 16 KiB at which container runtimes split a log line. */
+const SCREENSHOT_LOG_LINE = 4096;
 
 /**
  * @typedef {{
  *   url: URL, user: string, password: string | undefined, seconds: number, minFps: number,
  *   expectWidth: number | undefined, expectHeight: number | undefined, timeoutSeconds: number,
- *   screenshot: string, chromium: string
+ *   screenshot: string, screenshotLog: boolean, chromium: string
  * }} ProbeConfig
  *
  * @typedef {"unreachable"|"unauthorized"|"no-ice-connection"|"no-frames"|"frozen-frames"|
@@ -143,13 +155,18 @@ function readConfig(env) {
     }
 
     const screenshot = env.PROBE_SCREENSHOT || "/tmp/stream-probe.png";
+    const screenshotLogValue = (env.PROBE_SCREENSHOT_LOG ?? "").trim();
+    if (!["", "true", "false"].includes(screenshotLogValue)) {
+        throw new ConfigError(`PROBE_SCREENSHOT_LOG="${env.PROBE_SCREENSHOT_LOG}" is not true or false: set it to true to print the screenshot on stderr, or leave it unset`);
+    }
+    const screenshotLog = screenshotLogValue === "true";
     const chromium = env.PROBE_CHROMIUM || "/usr/bin/chromium";
     try {
         fs.accessSync(chromium, fs.constants.X_OK);
     } catch {
         throw new ConfigError(`PROBE_CHROMIUM="${chromium}" is not an executable file: point it at Chromium`);
     }
-    return { url, user, password, seconds, minFps, expectWidth, expectHeight, timeoutSeconds, screenshot, chromium };
+    return { url, user, password, seconds, minFps, expectWidth, expectHeight, timeoutSeconds, screenshot, screenshotLog, chromium };
 }
 
 /**
@@ -392,6 +409,7 @@ async function probe(config) {
         }
         if (loadedAt !== undefined) result.verdictMs = Date.now() - loadedAt;
         result.screenshot = await screenshot(current, config.screenshot);
+        if (result.screenshot && config.screenshotLog) logScreenshot(result.screenshot);
     } finally {
         await browser.close().catch(() => undefined);
     }
@@ -518,6 +536,27 @@ async function screenshot(page, file) {
         progress(`no screenshot: ${/** @type {Error} */ (e).message.split("\n")[0]}`);
         return null;
     }
+}
+
+/**
+ * Prints the PNG on stderr between marker lines (see the interface above): a finished pod keeps
+ * its log, not its files.
+ * @param {string} file
+ */
+function logScreenshot(file) {
+    /** @type {Buffer} */
+    let png;
+    try {
+        png = fs.readFileSync(file);
+    } catch (e) {
+        progress(`screenshot not printed: ${/** @type {Error} */ (e).message}`);
+        return;
+    }
+    const base64 = png.toString("base64");
+    const lines = [`${SCREENSHOT_LOG_MARK}-begin ${png.length} ${crypto.createHash("sha256").update(png).digest("hex")}`];
+    for (let at = 0; at < base64.length; at += SCREENSHOT_LOG_LINE) lines.push(`${SCREENSHOT_LOG_MARK} ${base64.slice(at, at + SCREENSHOT_LOG_LINE)}`);
+    lines.push(`${SCREENSHOT_LOG_MARK}-end`);
+    process.stderr.write(`${lines.join("\n")}\n`);
 }
 
 /** @param {Partial<ProbeResult>} fields @returns {ProbeResult} */
