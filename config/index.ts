@@ -4,6 +4,7 @@ import { GithubConfig, githubSection } from "./github";
 import { GpuConfig, gpuSection } from "./gpu";
 import { ImagesConfig, imagesSection } from "./images";
 import { KubernetesConfig, kubernetesSection } from "./kubernetes";
+import { PolicyConfig, policySection } from "./policy";
 import { ConfigError, PROJECT, Problem } from "./problems";
 import { RegistryConfig, registrySection } from "./registry";
 import { Section, SectionContext } from "./section";
@@ -23,6 +24,7 @@ export interface StackConfig {
     sessionTest: SessionTestConfig;
     templates: TemplatesConfig;
     github: GithubConfig;
+    policy: PolicyConfig;
 }
 
 // Order matters only for the order of messages and of the README's reference.
@@ -34,6 +36,7 @@ export const SECTIONS = {
     sessionTest: sessionTestSection,
     templates: templatesSection,
     github: githubSection,
+    policy: policySection,
 } as const;
 
 type AnySection = Section<z.ZodRawShape, unknown>;
