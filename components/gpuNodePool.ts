@@ -9,12 +9,9 @@ import {
     GpuConfig,
     GpuScaling,
 } from "../config/gpu";
-import { NO_GPU, WorkloadScheduling } from "./workloadScheduling";
+import { GPU_NODE_LABEL, GPU_TAINT, NO_GPU, WorkloadScheduling } from "./workloadScheduling";
 
-/** The label every session GPU node carries; workloads select it. */
-export const GPU_NODE_LABEL = { key: "streamspace.io/node-type", value: "gpu" } as const;
-/** The taint every session GPU node carries, so that only pods that tolerate it land there. */
-export const GPU_TAINT = { key: "nvidia.com/gpu", value: "true", effect: "NoSchedule" } as const;
+export { GPU_NODE_LABEL, GPU_TAINT };
 
 export const EKS_GPU_AMI = "AL2023_x86_64_NVIDIA";
 export const DEVICE_PLUGIN_CHART = "nvidia-device-plugin";

@@ -6,7 +6,7 @@ import type { ImagePort } from "../catalog";
 import { SessionTestConfig } from "../config/sessionTest";
 import { SESSION_UID, restrictedContainerSecurity, restrictedNamespaceLabels, restrictedPodSecurity } from "./podSecurity";
 import { TURN_PORT, TurnServer } from "./turnServer";
-import { WorkloadScheduling } from "./workloadScheduling";
+import { GPU_RESOURCE, WorkloadScheduling } from "./workloadScheduling";
 
 /** The port Selkies serves its web client, signalling and `/health` on when the image names none. */
 export const SELKIES_PORT = 8080;
@@ -175,7 +175,7 @@ export class SessionTest extends pulumi.ComponentResource {
 
         const health = { httpGet: { path: "/health", port: webPort.name } };
         const limits: Record<string, string> = { cpu: config.resources.cpuLimit, memory: config.resources.memoryLimit };
-        if (scheduling.gpuLimit) limits["nvidia.com/gpu"] = "1";
+        if (scheduling.gpuLimit) limits[GPU_RESOURCE] = "1";
 
         const sessionPod: k8s.types.input.core.v1.PodTemplateSpec = {
             metadata: { labels: sessionLabels },

@@ -1,5 +1,13 @@
 import * as k8s from "@pulumi/kubernetes";
 
+// Plain values, so that the policy pack (policy/) reads the same facts without loading a provider.
+/** The label every session GPU node carries; workloads select it. */
+export const GPU_NODE_LABEL = { key: "streamspace.io/node-type", value: "gpu" } as const;
+/** The taint every session GPU node carries, so that only pods that tolerate it land there. */
+export const GPU_TAINT = { key: "nvidia.com/gpu", value: "true", effect: "NoSchedule" } as const;
+/** The extended resource a container limits to get a GPU (advertised by the NVIDIA device plugin). */
+export const GPU_RESOURCE = "nvidia.com/gpu";
+
 /**
  * What a workload needs to land on a session GPU node, exported by GpuNodePool so that the test
  * Deployment and StreamSpace Templates cannot get it wrong. For the `none` provider every field is
