@@ -8,26 +8,10 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 
-say() { printf 'deploy-dev: %s\n' "$*"; }
+# shellcheck source=scripts/lib/dev-prerequisites.sh
+source "$repo/scripts/lib/dev-prerequisites.sh"
 
-check_prerequisites() {
-    local missing=()
-    command -v node >/dev/null || missing+=("node (Node.js 20.19 or newer: https://nodejs.org)")
-    command -v npm >/dev/null || missing+=("npm (comes with Node.js)")
-    command -v pulumi >/dev/null || missing+=("pulumi (https://www.pulumi.com/docs/install/)")
-    command -v docker >/dev/null || missing+=("docker (https://docs.docker.com/engine/install/)")
-    command -v kind >/dev/null || missing+=("kind (https://kind.sigs.k8s.io/docs/user/quick-start/#installation)")
-    command -v kubectl >/dev/null || missing+=("kubectl (https://kubernetes.io/docs/tasks/tools/)")
-    if [ "${#missing[@]}" -gt 0 ]; then
-        say "missing prerequisites:"
-        printf '  - %s\n' "${missing[@]}"
-        exit 1
-    fi
-    if ! docker info >/dev/null 2>&1; then
-        say "docker is installed but its engine is not reachable (is the daemon running, may this user use it?)"
-        exit 1
-    fi
-}
+say() { printf 'deploy-dev: %s\n' "$*"; }
 
 # Uses the logged-in backend when there is one; otherwise a file backend inside the repository.
 choose_backend() {
@@ -45,7 +29,7 @@ choose_backend() {
 }
 
 main() {
-    check_prerequisites
+    check_dev_prerequisites deploy-dev || exit 1
     say "installing dependencies (npm ci)"
     npm ci --no-audit --no-fund --loglevel=error
     bash "$repo/scripts/dev-cluster.sh"

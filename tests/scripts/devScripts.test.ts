@@ -1,40 +1,11 @@
 import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { ROOT } from "../harness";
+import { fakeTools, run as runScript } from "./fakeCommands";
 
-// Test doubles: tiny executables named like the real tools, which log their arguments and answer
-// the questions the scripts ask (is the registry running? which clusters exist?).
-function fakeTools(dir: string, behaviour: Record<string, string>): void {
-    const log = path.join(dir, "calls.log");
-    for (const [tool, body] of Object.entries(behaviour)) {
-        const file = path.join(dir, tool);
-        fs.writeFileSync(file, `#!/bin/bash\necho "${tool} $*" >> ${JSON.stringify(log)}\n${body}\n`);
-        fs.chmodSync(file, 0o755);
-    }
-}
-
-// Only basic utilities besides the doubles, so that tools installed on this machine stay out of sight.
-const BASIC_UTILITIES = ["bash", "cat", "cp", "dirname", "grep", "mkdir", "mktemp", "rm", "sed"];
-
-function run(script: string, dir: string, env: Record<string, string> = {}) {
-    const bin = path.join(dir, "basic-bin");
-    fs.mkdirSync(bin, { recursive: true });
-    for (const tool of BASIC_UTILITIES) {
-        const real = ["/usr/bin", "/bin"].map((d) => path.join(d, tool)).find((f) => fs.existsSync(f));
-        if (real && !fs.existsSync(path.join(bin, tool))) fs.symlinkSync(real, path.join(bin, tool));
-    }
-    const result = spawnSync(path.join(bin, "bash"), [path.join(ROOT, "scripts", script)], {
-        env: { PATH: `${dir}:${bin}`, HOME: dir, ...env },
-        encoding: "utf8",
-        cwd: dir,
-    });
-    const logFile = path.join(dir, "calls.log");
-    const calls = fs.existsSync(logFile) ? fs.readFileSync(logFile, "utf8").trim().split("\n") : [];
-    return { ...result, calls };
-}
+const run = (script: string, dir: string, env: Record<string, string> = {}) => runScript(script, dir, { env });
 
 describe("scripts/dev-cluster.sh (with test doubles for docker, kind and kubectl)", () => {
     let dir: string;
