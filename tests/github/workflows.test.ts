@@ -74,7 +74,7 @@ describe("GitHub workflows", () => {
     it("exist for pull requests, pushes to main and release tags", () => {
         assert.deepEqual(
             workflows.map((w) => w.file),
-            ["deploy.yml", "pull-request.yml", "release.yml", "staging.yml"],
+            ["deploy.yml", "e2e.yml", "pull-request.yml", "release.yml", "staging.yml"],
         );
         assert.ok("pull_request" in workflow("pull-request.yml").on);
         assert.deepEqual(workflow("staging.yml").on, { push: { branches: ["main"] } });
@@ -238,6 +238,33 @@ describe("GitHub workflows", () => {
         const gate = stepsUsing(deploy["supply-chain"], "aquasecurity/trivy-action").find((s) => s.if === "inputs.fail-on-critical");
         assert.equal(gate?.with?.severity, "CRITICAL");
         assert.equal(gate?.with?.["exit-code"], "1");
+    });
+
+    it("run the whole thing end to end on pull requests (forks included) and pushes to main, with no secrets", () => {
+        const e2e = workflow("e2e.yml");
+        assert.deepEqual(e2e.on, { pull_request: { branches: ["main"] }, push: { branches: ["main"] } });
+        const job = e2e.jobs.e2e;
+        assert.equal(job.if, undefined, "the e2e job must run for pull requests from forks too");
+        assert.deepEqual(job.permissions, { contents: "read" });
+        assert.doesNotMatch(e2e.text, /secrets\./, "the e2e workflow needs no secrets, so forks can run it");
+        assert.ok((job as { "timeout-minutes"?: number })["timeout-minutes"], "the e2e job has no timeout-minutes");
+        assert.match((e2e as unknown as { concurrency: { group: string } }).concurrency.group, /^e2e-/);
+        const steps = job.steps ?? [];
+        // The same script a developer runs, which runs the README's deploy command.
+        const runAt = steps.findIndex((s) => s.run?.trim() === "./scripts/e2e.sh");
+        assert.ok(runAt >= 0, "no step runs ./scripts/e2e.sh");
+        const install = steps.findIndex((s) => /\.github\/scripts\/install-e2e-tools\.sh/.test(s.run ?? ""));
+        assert.ok(install >= 0 && install < runAt, "kind and the Pulumi CLI are not installed before the run");
+        // The probe's result and the screenshot are kept whether the run passed or not.
+        const uploads = stepsUsing(job, "actions/upload-artifact");
+        assert.ok(uploads.length > 0);
+        for (const u of uploads) {
+            assert.match(u.if ?? "", /^always\(\)/, `an upload without if: always(): ${JSON.stringify(u.with)}`);
+            assert.ok(steps.indexOf(u) > runAt);
+        }
+        const uploaded = uploads.map((u) => String(u.with?.path)).join("\n");
+        assert.match(uploaded, /artifacts\/e2e\/probe-result\.json/);
+        assert.match(uploaded, /artifacts\/e2e\/stream-probe\.png/);
     });
 
     it("make an SBOM and a provenance attestation of every pushed digest", () => {

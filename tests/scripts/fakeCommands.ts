@@ -17,7 +17,7 @@ export function fakeTools(dir: string, behaviour: Record<string, string>): void 
     }
 }
 
-const BASIC_UTILITIES = ["bash", "cat", "cp", "dirname", "grep", "mkdir", "mktemp", "rm", "sed", "tail", "sleep", "touch"];
+const BASIC_UTILITIES = ["awk", "bash", "cat", "cp", "dirname", "grep", "gzip", "install", "mkdir", "mktemp", "rm", "sed", "sha256sum", "sleep", "tail", "tar", "touch", "uname"];
 
 /** A folder of links to the basic utilities (and any real tools named in `extra`, e.g. node). */
 function basicBin(dir: string, extra: Record<string, string>): string {
