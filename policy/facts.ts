@@ -66,7 +66,7 @@ export function factsSchema(facts: readonly FactName[]): PolicyConfigSchema {
 
 /** The command that makes the pack's configuration, as messages quote it. */
 export function policyConfigCommand(stack = "<stack>"): string {
-    return `node -r ts-node/register/transpile-only scripts/policy-config.ts ${stack} > policy-config.json, then pulumi preview --stack ${stack} --policy-pack policy --policy-pack-config policy-config.json`;
+    return `node -r ts-node/register/transpile-only scripts/policy-config.ts ${stack} > artifacts/policy-config.json, then pulumi preview --stack ${stack} --policy-pack policy --policy-pack-config artifacts/policy-config.json`;
 }
 
 /**
