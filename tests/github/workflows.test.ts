@@ -214,6 +214,21 @@ describe("GitHub workflows", () => {
         }
     });
 
+    it("preview every stack with the policy pack, configured for that stack by scripts/policy-config.ts", () => {
+        const steps = workflow("pull-request.yml").jobs["preview-stack"].steps ?? [];
+        const previewAt = steps.findIndex((s) => s.id === "preview");
+        const preview = steps[previewAt];
+        assert.equal(preview?.with?.command, "preview");
+        assert.equal(preview?.with?.policyPacks, "policy", "the preview runs the pack in policy/");
+        const configFile = String(preview?.with?.policyPackConfigs ?? "");
+        assert.ok(configFile, "the preview passes the pack its configuration (policyPackConfigs)");
+        const makesConfig = steps.findIndex((s) => /scripts\/policy-config\.ts "\$STACK" > "\$POLICY_CONFIG"/.test(s.run ?? ""));
+        assert.ok(makesConfig >= 0 && makesConfig < previewAt, "scripts/policy-config.ts writes the configuration before the preview");
+        assert.equal(steps[makesConfig].env?.STACK, "${{ matrix.stack }}");
+        assert.equal(steps[makesConfig].env?.POLICY_CONFIG, configFile, "the preview reads the file the script wrote");
+        assert.ok(fs.existsSync(path.join(ROOT, "policy", "PulumiPolicy.yaml")), "policy/ is a policy pack");
+    });
+
     it("never overlap two updates of one stack, and update inside the stack's Environment", () => {
         const up = workflow("deploy.yml").jobs.up;
         assert.equal(pulumiSteps(up)[0].with?.command, "up");
