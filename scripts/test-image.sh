@@ -192,6 +192,31 @@ check_vnc() {
     if [[ $banner == RFB\ 00[0-9].* ]]; then pass "VNC on 5900: banner ${banner%$'\n'}"; else fail "VNC on 5900: no RFB banner (got '${banner}')"; fi
     page=$(curl -s --max-time 10 "http://127.0.0.1:$novnc/vnc.html" || true)
     if grep -qi 'noVNC' <<<"$page"; then pass "noVNC on 6080: /vnc.html served"; else fail "noVNC on 6080: /vnc.html is not the noVNC page"; fi
+    # What noVNC does next: a WebSocket upgrade on 6080, after which the VNC server's banner arrives
+    # in the first binary frame.
+    # shellcheck disable=SC2016 # $1 is expanded by the inner bash, which gets the port as its argument
+    banner=$(timeout 8 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+        printf "GET /websockify HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: c3RyZWFtc3BhY2UtaW1hZ2VzIQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: binary\r\n\r\n" >&3
+        timeout 4 cat <&3' _ "$novnc" 2>/dev/null | tr -d '\0' || true)
+    if grep -aq '^HTTP/1.1 101' <<<"$banner" && grep -aq 'RFB 00[0-9]\.' <<<"$banner"; then
+        pass "noVNC on 6080: WebSocket upgrade answered, VNC banner relayed"
+    else
+        fail "noVNC on 6080: no VNC banner through the WebSocket (got '$(head -c 200 <<<"$banner" | tr -d '\r')')"
+    fi
+}
+
+# Every program in the image finds all its shared libraries (images on selkies-base carry the check).
+check_libraries() {
+    local name=$1 out
+    if ! in_container "$name" sh -c 'command -v streamspace-check-libraries' >/dev/null 2>&1; then
+        skip "shared libraries: the image has no streamspace-check-libraries (not built on selkies-base)"
+        return
+    fi
+    if out=$(in_container "$name" streamspace-check-libraries 2>&1); then
+        pass "shared libraries: every program and library under /usr and /opt resolves its libraries"
+    else
+        fail "shared libraries: $(tr '\n' ' ' <<<"$out" | head -c 600)"
+    fi
 }
 
 check_screen() {
@@ -274,6 +299,7 @@ main() {
         check_http "$web"
         check_selkies "$name" "$web"
         check_vnc "$vnc" "$novnc"
+        check_libraries "$name"
         check_screen "$name"
         check_timezone "$name"
         check_window "$name"
