@@ -14,7 +14,12 @@ export const RULES = {
     "pinned-base": "every base image is pinned by @sha256 digest (a catalog child's BASE_IMAGE comes from the catalog)",
     "verified-downloads": "every remote download is verified (sha256sum --check, ADD --checksum, or a pinned OpenPGP fingerprint)",
     "apt-cache-cleaned": "every RUN that installs with apt removes /var/lib/apt/lists/* in the same layer",
+    "apt-through-placeholders":
+        "once a base stands in for packages with its placeholder package, later installs use streamspace-apt-install, which installs the real package where a new one needs it",
 } as const;
+
+/** The base's installer: `streamspace-apt-install --placeholders` installs the placeholder package. */
+const APT_HELPER = "streamspace-apt-install";
 
 export type RuleId = keyof typeof RULES;
 
@@ -33,8 +38,10 @@ export interface StageFacts {
     exposed: Set<number>;
     env: Map<string, string>;
     user?: string;
-    /** Debian packages installed with apt-get install. */
+    /** Debian packages installed with apt-get install (or the base's streamspace-apt-install). */
     packages: Set<string>;
+    /** The placeholder package is installed: apt would take its word for the names it provides. */
+    aptPlaceholders?: boolean;
 }
 
 export interface CheckOptions {
@@ -57,14 +64,19 @@ const DIGEST = /@sha256:[a-f0-9]{64}$/;
 const line = (i: Instruction): number => i.getRange().start.line + 1;
 const words = (text: string): string[] => text.split(/\s+/).filter((w) => w.length > 0);
 
-/** Packages named by `apt-get install` / `apt install` in a shell command (flags and variables skipped). */
+/**
+ * Packages named by `apt-get install` / `apt install` / `streamspace-apt-install` in a shell command
+ * (flags and variables skipped).
+ */
 function aptPackages(command: string): string[] {
     const out: string[] = [];
     for (const segment of command.split(/&&|\|\||;|\|/)) {
         const w = words(segment);
-        const at = w.findIndex((x, i) => (x === "apt-get" || x === "apt") && w[i + 1] === "install");
+        const apt = w.findIndex((x, i) => (x === "apt-get" || x === "apt") && w[i + 1] === "install");
+        const helper = w.indexOf(APT_HELPER);
+        const at = apt >= 0 ? apt + 2 : helper >= 0 ? helper + 1 : -1;
         if (at < 0) continue;
-        for (const token of w.slice(at + 2)) {
+        for (const token of w.slice(at)) {
             if (token.startsWith("-") || token.includes("$") || token.includes("=")) continue;
             out.push(token.replace(/["']/g, ""));
         }
@@ -131,7 +143,10 @@ export function checkDockerfile(file: string, content: string, opts: CheckOption
         env: new Map(opts.inherited?.env ?? []),
         user: opts.inherited?.user,
         packages: new Set(opts.inherited?.packages ?? []),
+        aptPlaceholders: opts.inherited?.aptPlaceholders,
     };
+    // Per stage: whether the placeholder package is in place before the next RUN.
+    let placeholders = false;
     let healthcheckLine = finalLine;
     const labels = new Map<string, { value: string; line: number }>();
     const finalArgs = new Set<string>();
@@ -140,10 +155,19 @@ export function checkDockerfile(file: string, content: string, opts: CheckOption
         const keyword = i.getKeyword();
         const text = i.getArgumentsContent() ?? "";
         const inFinal = finalStage.includes(i);
+        if (keyword === "FROM") placeholders = line(i) === finalLine && facts.aptPlaceholders === true;
         if (keyword === "RUN") {
+            // apt-through-placeholders: an earlier RUN of this stage (or the base) installed them.
+            if (placeholders && /\bapt(-get)? install\b/.test(text)) {
+                report(line(i), "apt-through-placeholders", `apt-get install here would take the base's placeholder package at its word and leave out libraries a new package needs; use \`${APT_HELPER} <packages>\` (images/README.md, "Adding an image")`);
+            }
+            if (new RegExp(`\\b${APT_HELPER}\\s+--placeholders\\b`).test(text)) {
+                placeholders = true;
+                if (inFinal) facts.aptPlaceholders = true;
+            }
             // apt-cache-cleaned and verified-downloads apply to every stage.
             const packages = aptPackages(text);
-            if (packages.length > 0 || /\bapt(-get)? install\b/.test(text)) {
+            if (packages.length > 0 || /\bapt(-get)? install\b/.test(text) || text.includes(APT_HELPER)) {
                 if (!/rm -rf \/var\/lib\/apt\/lists\/\*/.test(text)) {
                     report(line(i), "apt-cache-cleaned", "apt installs here but the same RUN does not end with `rm -rf /var/lib/apt/lists/*`");
                 }

@@ -39,6 +39,7 @@ describe("image standard: Dockerfile checker", () => {
             assert.deepStrictEqual(at("verified-downloads"), [6, 7]);
             assert.deepStrictEqual(at("expose-ports"), [3]);
             assert.deepStrictEqual(at("non-root-user"), [3]);
+            assert.deepStrictEqual(at("apt-through-placeholders"), [16]);
             assert.ok(at("healthcheck").every((l) => l === 13) && at("healthcheck").length === 3, `healthcheck lines: ${at("healthcheck")}`);
         });
 
@@ -88,6 +89,26 @@ describe("image standard: Dockerfile checker", () => {
         const child = "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nRUN true\n";
         const v = checkDockerfile("child", child, { selkies: true, inherited: base.facts }).violations;
         assert.deepStrictEqual([...new Set(v.map((x) => x.rule))], ["required-labels"]);
+    });
+
+    it("a child of a base with placeholders must install through streamspace-apt-install", () => {
+        const base = checkDockerfile("base", goodDockerfile(), { selkies: true });
+        assert.strictEqual(base.facts.aptPlaceholders, true, "selkies-base installs the placeholder package");
+        const child = (install: string) =>
+            `ARG BASE_IMAGE\nFROM \${BASE_IMAGE}\nUSER root\nRUN apt-get update && ${install} gimp && rm -rf /var/lib/apt/lists/*\nUSER 1000:1000\n`;
+        const rules = (text: string) => checkDockerfile("child", text, { selkies: true, inherited: base.facts }).violations.map((v) => `${v.line}:${v.rule}`);
+        assert.ok(rules(child("apt-get install -y --no-install-recommends")).includes("4:apt-through-placeholders"));
+        assert.ok(!rules(child("streamspace-apt-install")).some((r) => r.endsWith("apt-through-placeholders")));
+        // A builder stage on another image is not affected.
+        const builder = `FROM debian@sha256:${"a".repeat(64)} AS build\nRUN apt-get update && apt-get install -y gcc && rm -rf /var/lib/apt/lists/*\n` + child("streamspace-apt-install");
+        assert.ok(!rules(builder).some((r) => r.endsWith("apt-through-placeholders")));
+    });
+
+    it("counts packages streamspace-apt-install installs as installed (the health check's tool)", () => {
+        const base = checkDockerfile("base", goodDockerfile(), { selkies: true });
+        assert.ok(base.facts.packages.has("curl"));
+        const own = "FROM debian@sha256:" + "b".repeat(64) + "\nRUN streamspace-apt-install curl && rm -rf /var/lib/apt/lists/*\n";
+        assert.ok(checkDockerfile("own", own).facts.packages.has("curl"));
     });
 
     it("selkies-base's BASE_IMAGE default is the digest its metadata names", () => {
