@@ -11,8 +11,14 @@ function image(run: Awaited<ReturnType<typeof runProgram>>, name: string): Regis
 }
 
 describe("SessionImage", () => {
-    it("builds every catalog image by default, bases first", async () => {
+    it("the dev stack builds what its test session needs: chrome-selkies, its base, the probe and the relay", async () => {
         const run = await runProgram({ stack: "dev" });
+        assert.equal(run.error, undefined, run.error?.message);
+        assert.deepEqual(byType(run, IMAGE).map((r) => r.name).sort(), ["chrome-selkies", "coturn", "selkies-base", "stream-probe"]);
+    });
+
+    it("builds every catalog image when no image is named, bases first", async () => {
+        const run = await runProgram({ stack: "dev", config: { images: [] } });
         assert.equal(run.error, undefined, run.error?.message);
         const built = byType(run, IMAGE).map((r) => r.name);
         const catalog = loadCatalog();
