@@ -6,10 +6,14 @@ import * as path from "path";
 import { one, runProgram, stackConfig } from "../harness";
 import { ROOT } from "../harness";
 import { PROBE_LOG_PNG, eventLine, probeLog } from "./e2eFixtures";
-import { callsIn, fakeTools, run, start } from "./fakeCommands";
+import { callsIn, checkoutWithOwnCopies, fakeTools, run as runIn, start as startIn, RunOptions } from "./fakeCommands";
 
 const SCRIPT = "e2e.sh";
-const STACK_FILE = path.join(ROOT, "Pulumi.dev.yaml");
+// The script runs from a checkout of links with its own Pulumi.dev.yaml, which it must put back.
+let checkout = ROOT;
+let STACK_FILE = path.join(ROOT, "Pulumi.dev.yaml");
+const run = (script: string, dir: string, options: RunOptions = {}) => runIn(script, dir, { root: checkout, ...options });
+const start = (script: string, dir: string, options: RunOptions = {}) => startIn(script, dir, { root: checkout, ...options });
 const PASS = { verdict: "pass", reason: null, detail: "598 frames decoded in 20 s at 29.9 fps, 1280x720 video/H264", framesDecoded: 598, fps: 29.9, width: 1280, height: 720, roundTripTimeMs: 1.2, codec: "video/H264", connectMs: 640, verdictMs: 20810, screenshot: "/tmp/stream-probe.png" };
 const LOW_FPS = { ...PASS, verdict: "fail", reason: "low-fps", detail: "4.1 fps over 20 s, below PROBE_MIN_FPS=10", fps: 4.1 };
 const IMAGES = ["chrome-selkies", "stream-probe"];
@@ -96,11 +100,11 @@ describe("scripts/e2e.sh (with test doubles for docker, kind, kubectl, npm and p
     let stackFile: string;
     beforeEach(() => {
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "e2e-"));
+        checkout = checkoutWithOwnCopies(dir, ["Pulumi.dev.yaml"]);
+        STACK_FILE = path.join(checkout, "Pulumi.dev.yaml");
         stackFile = fs.readFileSync(STACK_FILE, "utf8");
     });
     afterEach(() => {
-        // A safety net only: the script itself puts the stack file back (asserted below).
-        fs.writeFileSync(STACK_FILE, stackFile);
         fs.rmSync(dir, { recursive: true, force: true });
     });
     const opts = (env: Record<string, string> = {}) => ({ env, args: ["--artifacts", path.join(dir, "artifacts")], realTools: { node: process.execPath } });

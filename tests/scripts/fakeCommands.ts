@@ -36,6 +36,8 @@ export interface RunOptions {
     args?: string[];
     /** Real tools to put on PATH besides the basic utilities: name -> executable. */
     realTools?: Record<string, string>;
+    /** The checkout the script runs from (default: this repository); see checkoutWithOwnCopies. */
+    root?: string;
 }
 
 /** The calls the fake commands logged, in order. */
@@ -48,9 +50,26 @@ function spawnArgs(script: string, dir: string, options: RunOptions) {
     const bin = basicBin(dir, options.realTools ?? {});
     return {
         command: path.join(bin, "bash"),
-        args: [path.join(ROOT, script.includes("/") ? script : path.join("scripts", script)), ...(options.args ?? [])],
+        args: [path.join(options.root ?? ROOT, script.includes("/") ? script : path.join("scripts", script)), ...(options.args ?? [])],
         options: { env: { PATH: `${dir}:${bin}`, HOME: dir, ...options.env }, cwd: dir },
     };
+}
+
+/**
+ * A checkout for a script that writes into the repository (scripts/e2e.sh puts Pulumi.dev.yaml
+ * back after Pulumi wrote to it): links to every top-level entry of this repository, except real
+ * copies of the files named, so that a test never changes a file of the repository itself.
+ */
+export function checkoutWithOwnCopies(dir: string, copies: string[]): string {
+    const checkout = path.join(dir, "checkout");
+    fs.mkdirSync(checkout, { recursive: true });
+    for (const entry of fs.readdirSync(ROOT)) {
+        if (entry === ".git" || entry === "artifacts") continue;
+        const target = path.join(checkout, entry);
+        if (copies.includes(entry)) fs.copyFileSync(path.join(ROOT, entry), target);
+        else fs.symlinkSync(path.join(ROOT, entry), target);
+    }
+    return checkout;
 }
 
 /** Runs a repository script (a path from the root, or a name under scripts/) with the fakes in dir. */
