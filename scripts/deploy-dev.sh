@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Deploys the dev stack: checks the prerequisites, installs the program's dependencies, creates the
-# local kind cluster and registry when missing, and runs `pulumi up` on the dev stack. Without a
-# Pulumi login the stack state lives in .pulumi-state/ inside the repository.
+# local kind cluster and registry when missing, and runs `pulumi up` on the dev stack with the policy
+# pack in policy/. Without a Pulumi login the stack state lives in .pulumi-state/ inside the
+# repository.
 # Extra arguments go to `pulumi up` (e.g. --diff).
 set -euo pipefail
 
@@ -35,7 +36,14 @@ main() {
     bash "$repo/scripts/dev-cluster.sh"
     choose_backend
     pulumi stack select dev --create
-    pulumi up --stack dev --yes "$@"
+    # The policy pack (README, "Policies") checks what the update deploys; a mandatory violation
+    # stops it. Its configuration, the dev stack's facts, is written from Pulumi.dev.yaml.
+    local policy_config
+    policy_config=$(mktemp)
+    # shellcheck disable=SC2064 # the file's name is fixed now
+    trap "rm -f '$policy_config'" EXIT
+    node -r ts-node/register/transpile-only "$repo/scripts/policy-config.ts" dev >"$policy_config"
+    pulumi up --stack dev --yes --policy-pack "$repo/policy" --policy-pack-config "$policy_config" "$@"
 }
 
 main "$@"

@@ -214,19 +214,27 @@ describe("GitHub workflows", () => {
         }
     });
 
-    it("preview every stack with the policy pack, configured for that stack by scripts/policy-config.ts", () => {
-        const steps = workflow("pull-request.yml").jobs["preview-stack"].steps ?? [];
-        const previewAt = steps.findIndex((s) => s.id === "preview");
-        const preview = steps[previewAt];
-        assert.equal(preview?.with?.command, "preview");
-        assert.equal(preview?.with?.policyPacks, "policy", "the preview runs the pack in policy/");
-        const configFile = String(preview?.with?.policyPackConfigs ?? "");
-        assert.ok(configFile, "the preview passes the pack its configuration (policyPackConfigs)");
+    const assertRunsPolicyPack = (file: string, job: string, stepId: string, command: string, stackExpression: string) => {
+        const steps = workflow(file).jobs[job].steps ?? [];
+        const pulumiAt = steps.findIndex((s) => s.id === stepId);
+        const pulumi = steps[pulumiAt];
+        assert.equal(pulumi?.with?.command, command);
+        assert.equal(pulumi?.with?.policyPacks, "policy", `${file}: ${command} runs the pack in policy/`);
+        const configFile = String(pulumi?.with?.policyPackConfigs ?? "");
+        assert.ok(configFile, `${file}: ${command} passes the pack its configuration (policyPackConfigs)`);
         const makesConfig = steps.findIndex((s) => /scripts\/policy-config\.ts "\$STACK" > "\$POLICY_CONFIG"/.test(s.run ?? ""));
-        assert.ok(makesConfig >= 0 && makesConfig < previewAt, "scripts/policy-config.ts writes the configuration before the preview");
-        assert.equal(steps[makesConfig].env?.STACK, "${{ matrix.stack }}");
-        assert.equal(steps[makesConfig].env?.POLICY_CONFIG, configFile, "the preview reads the file the script wrote");
+        assert.ok(makesConfig >= 0 && makesConfig < pulumiAt, `${file}: scripts/policy-config.ts writes the configuration before ${command}`);
+        assert.equal(steps[makesConfig].env?.STACK, stackExpression);
+        assert.equal(steps[makesConfig].env?.POLICY_CONFIG, configFile, `${file}: ${command} reads the file the script wrote`);
+    };
+
+    it("preview every stack with the policy pack, configured for that stack by scripts/policy-config.ts", () => {
+        assertRunsPolicyPack("pull-request.yml", "preview-stack", "preview", "preview", "${{ matrix.stack }}");
         assert.ok(fs.existsSync(path.join(ROOT, "policy", "PulumiPolicy.yaml")), "policy/ is a policy pack");
+    });
+
+    it("update staging and prod with the same policy pack, so a violation stops the update too", () => {
+        assertRunsPolicyPack("deploy.yml", "up", "up", "up", "${{ inputs.stack }}");
     });
 
     it("never overlap two updates of one stack, and update inside the stack's Environment", () => {

@@ -84,7 +84,14 @@ describe("scripts/deploy-dev.sh (with test doubles)", () => {
         const order = r.calls.map((c) => c.split(" ").slice(0, 2).join(" "));
         assert.ok(order.indexOf("npm ci") < order.indexOf("kind get"), "dependencies are installed first");
         assert.ok(r.calls.includes("pulumi stack select dev --create"));
-        assert.ok(r.calls.includes("pulumi up --stack dev --yes"));
+        const up = r.calls.find((c) => c.startsWith("pulumi up"));
+        const policyConfig = new RegExp(`^pulumi up --stack dev --yes --policy-pack ${ROOT}/policy --policy-pack-config (\\S+)$`).exec(up ?? "")?.[1];
+        assert.ok(policyConfig, `pulumi up without the policy pack and its configuration: ${up}`);
+        assert.ok(
+            r.calls.indexOf(`node -r ts-node/register/transpile-only ${ROOT}/scripts/policy-config.ts dev`) < r.calls.indexOf(up ?? ""),
+            "the pack's configuration is written from the dev stack before the update",
+        );
+        assert.ok(!fs.existsSync(policyConfig), "the pack's configuration file is left behind");
         const [backend, passphrase] = fs.readFileSync(env, "utf8").trim().split("\n");
         assert.equal(backend, `file://${ROOT}/.pulumi-state`);
         assert.equal(passphrase, "passphrase-set=yes");

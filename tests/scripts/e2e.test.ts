@@ -185,8 +185,8 @@ describe("scripts/e2e.sh (with test doubles for docker, kind, kubectl, npm and p
         // The README's command, as a user runs it, then again with the no-op check.
         const ups = calls.filter((c) => c.startsWith("pulumi up"));
         assert.equal(ups.length, 2, calls.join("\n"));
-        assert.match(ups[0], /^pulumi up --stack dev --yes --event-log \S+\/up\.events\.jsonl$/);
-        assert.match(ups[1], /^pulumi up --stack dev --yes --expect-no-changes --event-log \S+\/second-up\.events\.jsonl$/);
+        assert.match(ups[0], /^pulumi up --stack dev --yes --policy-pack \S+\/policy --policy-pack-config \S+ --event-log \S+\/up\.events\.jsonl$/);
+        assert.match(ups[1], /^pulumi up --stack dev --yes --policy-pack \S+\/policy --policy-pack-config \S+ --expect-no-changes --event-log \S+\/second-up\.events\.jsonl$/);
         assert.equal(calls.filter((c) => c === "npm ci --no-audit --no-fund --loglevel=error").length, 2, "deploy-dev.sh did not run twice");
         assert.ok(at(/^kind create cluster --name streamspace /) < at(/^pulumi up/));
         // The state lived in a backend of this run only, which is gone.
