@@ -20,6 +20,7 @@ export const RULES = {
 
 /** The base's installer: `streamspace-apt-install --placeholders` installs the placeholder package. */
 const APT_HELPER = "streamspace-apt-install";
+const APT_INSTALL = /\bapt(-get)? install\b/;
 
 export type RuleId = keyof typeof RULES;
 
@@ -158,7 +159,7 @@ export function checkDockerfile(file: string, content: string, opts: CheckOption
         if (keyword === "FROM") placeholders = line(i) === finalLine && facts.aptPlaceholders === true;
         if (keyword === "RUN") {
             // apt-through-placeholders: an earlier RUN of this stage (or the base) installed them.
-            if (placeholders && /\bapt(-get)? install\b/.test(text)) {
+            if (placeholders && APT_INSTALL.test(text)) {
                 report(line(i), "apt-through-placeholders", `apt-get install here would take the base's placeholder package at its word and leave out libraries a new package needs; use \`${APT_HELPER} <packages>\` (images/README.md, "Adding an image")`);
             }
             if (new RegExp(`\\b${APT_HELPER}\\s+--placeholders\\b`).test(text)) {
@@ -167,7 +168,7 @@ export function checkDockerfile(file: string, content: string, opts: CheckOption
             }
             // apt-cache-cleaned and verified-downloads apply to every stage.
             const packages = aptPackages(text);
-            if (packages.length > 0 || /\bapt(-get)? install\b/.test(text) || text.includes(APT_HELPER)) {
+            if (packages.length > 0 || APT_INSTALL.test(text) || text.includes(APT_HELPER)) {
                 if (!/rm -rf \/var\/lib\/apt\/lists\/\*/.test(text)) {
                     report(line(i), "apt-cache-cleaned", "apt installs here but the same RUN does not end with `rm -rf /var/lib/apt/lists/*`");
                 }

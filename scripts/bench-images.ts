@@ -13,6 +13,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { sizeText } from "./lib/sizes";
 
 const ROOT = path.resolve(__dirname, "..");
 
@@ -128,12 +129,9 @@ export function checkTargets(images: ImageFigures[]): TargetCheck[] {
     return checks;
 }
 
-/** Sizes as registries and `podman images` show them (1000-based). */
+/** Sizes as registries and `podman images` show them (1000-based), "-" when unknown. */
 export function formatBytes(bytes: number | undefined): string {
-    if (bytes === undefined) return "-";
-    if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(2)} GB`;
-    if (bytes >= 1e6) return `${Math.round(bytes / 1e6)} MB`;
-    return `${Math.round(bytes / 1e3)} kB`;
+    return sizeText(bytes, "-", 0);
 }
 
 function seconds(value: number | undefined): string {

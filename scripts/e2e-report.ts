@@ -9,6 +9,7 @@
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import { sizeText } from "./lib/sizes";
 
 /** The probe's verdict line (images/stream-probe/rootfs/opt/stream-probe/stream-probe.js). */
 export interface ProbeResult {
@@ -190,10 +191,7 @@ export function formatDuration(seconds: number): string {
 }
 
 export function formatBytes(bytes: number | undefined): string {
-    if (bytes === undefined) return "unknown";
-    if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(2)} GB`;
-    if (bytes >= 1e6) return `${(bytes / 1e6).toFixed(1)} MB`;
-    return `${Math.round(bytes / 1e3)} kB`;
+    return sizeText(bytes, "unknown", 1);
 }
 
 export interface SummaryInput {

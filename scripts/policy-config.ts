@@ -1,33 +1,24 @@
 // Prints the policy pack's configuration for one stack (the JSON that `--policy-pack-config` reads):
 // the stack facts of policy/facts.ts, from the stack file and the image catalog.
 // Run: node -r ts-node/register/transpile-only scripts/policy-config.ts STACK > artifacts/policy-config.json
-import * as fs from "fs";
 import * as path from "path";
-import { parse } from "yaml";
 import { Catalog, loadCatalog } from "../catalog";
 import { StackConfig, parseStackConfig } from "../config";
 import { PROD_ENVIRONMENT } from "../config/github";
+import { readStackFile as readStackFileOf } from "../config/stackFile";
 import { TURN_IMAGE } from "../config/sessionTest";
 import { NamedPort, StackFacts } from "../policy/facts";
 import { policyPackConfig } from "../policy/policies";
 
 const ROOT = path.resolve(__dirname, "..");
 
-/** The config of a stack file as Pulumi hands it to a program: strings, with JSON text for the rest. */
+/** The config of a stack file; encrypted values (credentials) are never facts of a policy. */
 export function readStackFile(stack: string, root: string = ROOT): Record<string, string> {
-    const file = path.join(root, `Pulumi.${stack}.yaml`);
-    if (!fs.existsSync(file)) {
-        const stacks = fs.readdirSync(root).map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1]).filter(Boolean);
-        throw new Error(`policy-config: there is no stack file Pulumi.${stack}.yaml; the stacks are: ${stacks.join(", ")}`);
+    try {
+        return readStackFileOf(stack, root, "encrypted-value-not-read");
+    } catch (e) {
+        throw new Error(`policy-config: ${(e as Error).message}`);
     }
-    const doc = (parse(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
-    const raw: Record<string, string> = {};
-    for (const [key, value] of Object.entries(doc.config ?? {})) {
-        // Encrypted values (credentials) are never facts of a policy; a placeholder keeps them set.
-        const secure = value !== null && typeof value === "object" && "secure" in value;
-        raw[key] = typeof value === "string" ? value : secure ? "encrypted-value-not-read" : JSON.stringify(value);
-    }
-    return raw;
 }
 
 function uniquePorts(ports: NamedPort[]): NamedPort[] {

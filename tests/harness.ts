@@ -2,7 +2,7 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { parse } from "yaml";
+import { encodeConfigValue, readStackFile } from "../config/stackFile";
 
 /** The repository root. */
 export const ROOT = path.resolve(__dirname, "..");
@@ -69,22 +69,13 @@ export function stackNames(): string[] {
         .sort();
 }
 
+// An encrypted value cannot be decrypted here; a recognisable placeholder stands in for it.
+const SECRET_STAND_IN = "test-double-secret";
+const encode = (value: unknown): string => encodeConfigValue(value, SECRET_STAND_IN);
+
 /** The config of a stack file as the Pulumi CLI hands it to a program: strings, JSON for the rest. */
 export function stackConfig(stack: string): Record<string, string> {
-    const file = path.join(ROOT, `Pulumi.${stack}.yaml`);
-    const doc = (parse(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
-    const out: Record<string, string> = {};
-    for (const [key, value] of Object.entries(doc.config ?? {})) out[key] = encode(value);
-    return out;
-}
-
-function encode(value: unknown): string {
-    if (typeof value === "string") return value;
-    if (value && typeof value === "object" && "secure" in (value as object)) {
-        // An encrypted value cannot be decrypted here; a recognisable placeholder stands in for it.
-        return "test-double-secret";
-    }
-    return JSON.stringify(value);
+    return readStackFile(stack, ROOT, SECRET_STAND_IN);
 }
 
 /** A digest computed from a resource's inputs: the test double for a registry's content digest. */

@@ -10,6 +10,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { ROOT } from "../harness";
+import { fakeTools } from "../scripts/fakeCommands";
 
 const SCRIPT = path.join(ROOT, "images/selkies-base/rootfs/usr/local/sbin/streamspace-apt-install");
 const PLACEHOLDER_LIST = path.join(ROOT, "images/selkies-base/rootfs/etc/streamspace/apt-placeholders");
@@ -26,13 +27,14 @@ class FakeArchive {
         fs.writeFileSync(path.join(this.dir, "installed"), (files.installed ?? []).map((l) => l + "\n").join(""));
         fs.writeFileSync(path.join(this.dir, "deps"), (files.deps ?? []).map((l) => l + "\n").join(""));
         fs.writeFileSync(path.join(this.dir, "list"), files.list ?? "# test list\nlibavcodec59   FFmpeg\nlibx265-199 H.265\npython3-numpy  NumPy\nlibmissing1 not in this archive\n");
-        const wrap = (name: string, body: string) => fs.writeFileSync(path.join(this.bin, name), `#!/bin/bash\n${body}\n`, { mode: 0o755 });
-        wrap("apt-get", `source "${FAKES}"; fake_apt_get "$@"`);
-        wrap("apt-cache", `source "${FAKES}"; fake_apt_cache "$@"`);
-        wrap("dpkg-query", `source "${FAKES}"; fake_dpkg_query "$@"`);
-        wrap("dpkg", `source "${FAKES}"; fake_dpkg "$@"`);
-        wrap("id", `echo ${uid}`);
-        wrap("streamspace-check-libraries", `printf '%s\\n' "$@" >"${this.dir}/checked"`);
+        fakeTools(this.bin, {
+            "apt-get": `source "${FAKES}"; fake_apt_get "$@"`,
+            "apt-cache": `source "${FAKES}"; fake_apt_cache "$@"`,
+            "dpkg-query": `source "${FAKES}"; fake_dpkg_query "$@"`,
+            dpkg: `source "${FAKES}"; fake_dpkg "$@"`,
+            id: `echo ${uid}`,
+            "streamspace-check-libraries": `printf '%s\\n' "$@" >"${this.dir}/checked"`,
+        });
     }
 
     run(...args: string[]) {
