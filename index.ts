@@ -9,7 +9,7 @@ import { GithubRepository } from "./components/githubRepository";
 import { GpuNodePool } from "./components/gpuNodePool";
 import { SessionImage } from "./components/sessionImage";
 import { SessionTest } from "./components/sessionTest";
-import { PROBE_IMAGE, TURN_IMAGE, sessionTestCatalogProblems, withSessionTestImages } from "./config/sessionTest";
+import { PROBE_IMAGE, TURN_IMAGE, sessionTestCatalogProblems, usesTurn, withSessionTestImages } from "./config/sessionTest";
 import { StreamspaceTemplates } from "./components/streamspaceTemplates";
 
 // 1. Catalog and configuration, both checked before any resource exists.
@@ -92,7 +92,7 @@ const sessionTest = config.sessionTest.enabled
               config: config.sessionTest,
               session: { name: sessionTestImage, repoDigest: images.get(sessionTestImage)!.repoDigest, ports: catalog.get(sessionTestImage).ports },
               probeImage: images.get(PROBE_IMAGE)!.repoDigest,
-              turnImage: config.sessionTest.turn ? images.get(TURN_IMAGE)!.repoDigest : undefined,
+              turnImage: usesTurn(config.sessionTest) ? images.get(TURN_IMAGE)!.repoDigest : undefined,
               scheduling: gpu.scheduling,
               stack: config.stack,
               kubeContext: config.kubernetes.context,

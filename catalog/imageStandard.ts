@@ -20,7 +20,8 @@ export interface StandardEnv {
 
 /** Ports every session image exposes. */
 export const STANDARD_PORTS: readonly StandardPort[] = [
-    { port: 8080, name: "selkies", protocol: "Selkies WebRTC (HTTP + WebSocket)", description: "Primary: the web client, signalling and `/health`, behind basic auth" },
+    { port: 8080, name: "selkies", protocol: "Selkies (HTTP + WebSocket)", description: "Primary: the web client, the stream (WebSockets, or WebRTC signalling) and `/health`, behind basic auth" },
+    { port: 3000, name: "web", protocol: "Selkies (HTTP + WebSocket), same as 8080", description: "The same session on the port StreamSpace and LinuxServer's Selkies images use" },
     { port: 5900, name: "vnc", protocol: "VNC (RFB)", description: "Fallback: password-protected VNC" },
     { port: 6080, name: "novnc", protocol: "noVNC (HTTP + WebSocket)", description: "Fallback: VNC in the browser, same password" },
 ];
@@ -37,12 +38,14 @@ export const STANDARD_ENV: readonly StandardEnv[] = [
 
 /** Variables of the Selkies runtime (selkies-base and every image on it). */
 export const SELKIES_ENV: readonly StandardEnv[] = [
-    { name: "SELKIES_ENCODER", default: "auto", description: "`auto` picks NVENC (`nvh264enc`) when the GPU has an encoder, else VA-API (`vah264enc`) when a render node works, else `x264enc`; any other value is used as given" },
-    { name: "SELKIES_ENABLE_BASIC_AUTH", default: "true", description: "Basic auth on port 8080; `false` turns it off (then `/` is open to anyone who reaches the port)" },
+    { name: "SELKIES_MODE", default: "websockets", description: "`websockets`: the stream over the web port's WebSocket (no TURN; the browser needs HTTPS or localhost). `webrtc`: WebRTC media, which needs your TURN server (`SELKIES_TURN_*`); without one the image refuses to start" },
+    { name: "SELKIES_ENCODER", default: "auto", description: "`auto`: H.264 (`h264enc`) with NVENC when the GPU has an encoder, else VA-API when a render node encodes H.264, else x264 with `SELKIES_USE_CPU=true`; any other encoder Selkies knows (`h264enc`, `h264enc-striped`, `openh264enc`, `jpeg`) is used as given" },
+    { name: "SELKIES_ENABLE_BASIC_AUTH", default: "true", description: "Selkies' basic auth on ports 8080 and 3000; `false` turns it off (then `/` is open to anyone who reaches the ports)" },
     { name: "SELKIES_BASIC_AUTH_USER", default: "user", description: "Basic auth user name" },
     { name: "SELKIES_BASIC_AUTH_PASSWORD", description: "Basic auth password; required unless basic auth is off. Pass it from a Kubernetes Secret" },
+    { name: "SELKIES_BASIC_AUTH_PASSWORD_FILE", description: "A file holding the password instead (a mounted Secret); set at most one of the two" },
     { name: "VNC_PASSWORD", description: "VNC and noVNC password; defaults to the basic auth password (VNC uses only its first 8 characters)" },
-    { name: "SELKIES_TURN_HOST", description: "TURN server host, passed to Selkies (also `SELKIES_TURN_PORT`, `_PROTOCOL`, `_USERNAME`, `_PASSWORD`)" },
+    { name: "SELKIES_TURN_HOST", description: "TURN server of `SELKIES_MODE=webrtc` (with `SELKIES_TURN_PORT`, `_PROTOCOL`, `_USERNAME`, `_PASSWORD` or `_SHARED_SECRET`); STUN defaults to it" },
     { name: "NVIDIA_DRIVER_CAPABILITIES", default: "compute,utility,video,graphics", description: "What the NVIDIA container toolkit mounts: `video` for NVENC, `graphics` for OpenGL" },
 ];
 

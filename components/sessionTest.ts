@@ -3,7 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { ImagePort } from "../catalog";
-import { SessionTestConfig } from "../config/sessionTest";
+import { SessionTestConfig, usesTurn } from "../config/sessionTest";
 import { SESSION_UID, restrictedContainerSecurity, restrictedNamespaceLabels, restrictedPodSecurity } from "./podSecurity";
 import { TURN_PORT, TurnServer } from "./turnServer";
 import { GPU_RESOURCE, WorkloadScheduling } from "./workloadScheduling";
@@ -96,8 +96,8 @@ export class SessionTest extends pulumi.ComponentResource {
     constructor(name: string, args: SessionTestArgs, opts?: pulumi.ComponentResourceOptions) {
         super("streamspace:sessionTest:SessionTest", name, {}, opts);
         const { config, scheduling } = args;
-        if (config.turn && args.turnImage === undefined) {
-            throw new Error("SessionTest: the config turns TURN on, so args.turnImage (the coturn digest) is required");
+        if (usesTurn(config) && args.turnImage === undefined) {
+            throw new Error("SessionTest: a WebRTC test session streams through TURN, so args.turnImage (the coturn digest) is required");
         }
         const common = {
             "app.kubernetes.io/part-of": "streamspace-session-test",
@@ -133,7 +133,7 @@ export class SessionTest extends pulumi.ComponentResource {
             secretKeyRef: { name: credentials.metadata.name, key },
         });
 
-        if (config.turn) {
+        if (usesTurn(config)) {
             this.turn = new TurnServer(`${name}-turn`, { namespace: ns, image: args.turnImage!, labels: common }, { parent: this });
         }
 
@@ -150,6 +150,7 @@ export class SessionTest extends pulumi.ComponentResource {
             { name: "TZ", value: "UTC" },
             // NVENC where the node has it, software otherwise: the image decides at start.
             { name: "SELKIES_ENCODER", value: "auto" },
+            { name: "SELKIES_MODE", value: config.transport },
             { name: "SELKIES_ENABLE_BASIC_AUTH", value: "true" },
             { name: "SELKIES_BASIC_AUTH_USER", valueFrom: credential("username") },
             { name: "SELKIES_BASIC_AUTH_PASSWORD", valueFrom: credential("password") },
@@ -267,6 +268,9 @@ export class SessionTest extends pulumi.ComponentResource {
             { name: "PROBE_EXPECT_HEIGHT", value: String(config.display.height) },
             { name: "PROBE_TIMEOUT_SECONDS", value: String(timing.timeoutSeconds) },
             { name: "PROBE_SCREENSHOT", value: "/tmp/stream-probe.png" },
+            // The probe reaches the session over plain HTTP on the cluster network; Selkies'
+            // WebSockets client needs a secure context, which this origin is then treated as.
+            { name: "PROBE_TREAT_AS_SECURE", value: "true" },
         ];
         // Only when asked: the Job of a stack that does not ask keeps its name, so it is not rerun.
         if (config.probe.screenshotLog) probeEnv.push({ name: "PROBE_SCREENSHOT_LOG", value: "true" });

@@ -7,8 +7,12 @@ import { defineSection } from "./section";
 
 /** The catalog image that proves a session streams (images/stream-probe). */
 export const PROBE_IMAGE = "stream-probe";
-/** The catalog image of the TURN relay a person watches the test session through (images/coturn). */
+/** The catalog image of the TURN relay a WebRTC test session streams through (images/coturn). */
 export const TURN_IMAGE = "coturn";
+
+/** How the test session streams: Selkies' SELKIES_MODE. */
+export const SESSION_TRANSPORTS = ["websockets", "webrtc"] as const;
+export type SessionTransport = (typeof SESSION_TRANSPORTS)[number];
 
 export interface SessionTestConfig {
     enabled: boolean;
@@ -21,11 +25,11 @@ export interface SessionTestConfig {
     /** Basic-auth password from the stack config; undefined means one is generated and kept. */
     password?: pulumi.Output<string>;
     display: { width: number; height: number; dpi: number };
-    /** Size of the memory-backed /dev/shm (Chrome and GStreamer share frames through it). */
+    /** Size of the memory-backed /dev/shm (Chrome shares its rendered frames through it). */
     shmSize: string;
     resources: { cpuRequest: string; cpuLimit: string; memoryRequest: string; memoryLimit: string };
-    /** Deploy a TURN relay so that a person can watch the session through kubectl port-forward. */
-    turn: boolean;
+    /** Selkies' transport; webrtc also deploys the TURN relay the media goes through. */
+    transport: SessionTransport;
     /** screenshotLog: also print the probe's screenshot into the Job's log, where it outlives the pod. */
     probe: { seconds: number; minFps: number; screenshotLog: boolean };
     /** How long the Deployment may take to become available (a GPU node from zero included). */
@@ -63,7 +67,7 @@ export const sessionTestSection = defineSection({
         sessionTestCpuLimit: positiveQuantity().default("4"),
         sessionTestMemoryRequest: positiveQuantity().default("2Gi"),
         sessionTestMemoryLimit: positiveQuantity().default("8Gi"),
-        sessionTestTurn: boolean().default(true),
+        sessionTestTransport: text().default("websockets"),
         sessionTestProbeSeconds: integer({ min: 5, max: 600 }).default(20),
         sessionTestProbeMinFps: integer({ min: 1, max: 240 }).default(10),
         sessionTestProbeScreenshotLog: boolean().default(false),
@@ -83,7 +87,7 @@ export const sessionTestSection = defineSection({
         sessionTestCpuLimit: "4",
         sessionTestMemoryRequest: "2Gi",
         sessionTestMemoryLimit: "8Gi",
-        sessionTestTurn: "true",
+        sessionTestTransport: "webrtc",
         sessionTestProbeSeconds: "20",
         sessionTestProbeMinFps: "10",
         sessionTestProbeScreenshotLog: "true",
@@ -105,13 +109,22 @@ export const sessionTestSection = defineSection({
                 memoryRequest: v.sessionTestMemoryRequest.trim(),
                 memoryLimit: v.sessionTestMemoryLimit.trim(),
             },
-            turn: v.sessionTestTurn,
+            transport: (SESSION_TRANSPORTS as readonly string[]).includes(v.sessionTestTransport) ? (v.sessionTestTransport as SessionTransport) : "websockets",
             probe: { seconds: v.sessionTestProbeSeconds, minFps: v.sessionTestProbeMinFps, screenshotLog: v.sessionTestProbeScreenshotLog },
             timeoutMinutes: v.sessionTestTimeoutMinutes,
         };
         // A disabled test creates nothing: nothing else of the section can be wrong.
         if (!config.enabled) return config;
 
+        if (!(SESSION_TRANSPORTS as readonly string[]).includes(v.sessionTestTransport)) {
+            const lower = v.sessionTestTransport.trim().toLowerCase();
+            ctx.problem({
+                key: "sessionTestTransport",
+                value: v.sessionTestTransport,
+                message: `expected ${SESSION_TRANSPORTS.join(" or ")}`,
+                fix: ctx.setCommand("sessionTestTransport", (SESSION_TRANSPORTS as readonly string[]).includes(lower) ? lower : "websockets"),
+            });
+        }
         if (!ctx.imageNames.includes(v.sessionTestImage)) {
             ctx.problem({
                 key: "sessionTestImage",
@@ -196,7 +209,7 @@ export const sessionTestSection = defineSection({
 /** The catalog images a stack must build for its session test: the session, the probe and the relay. */
 export function sessionTestImages(c: SessionTestConfig): string[] {
     if (!c.enabled) return [];
-    return [c.image, PROBE_IMAGE, ...(c.turn ? [TURN_IMAGE] : [])];
+    return [c.image, PROBE_IMAGE, ...(usesTurn(c) ? [TURN_IMAGE] : [])];
 }
 
 /**
@@ -250,4 +263,9 @@ export function sessionTestCatalogProblems(
         }
     }
     return problems;
+}
+
+/** A WebRTC test session needs the TURN relay; a WebSockets one streams over its web port alone. */
+export function usesTurn(c: SessionTestConfig): boolean {
+    return c.transport === "webrtc";
 }

@@ -39,6 +39,9 @@ Environment:
   OFFLINE_IMAGES_MIN_FREE_GIB   free disk space required to start (default 8)
   OFFLINE_IMAGES_CONF           offline build arguments (default scripts/offline-images.conf)
   OFFLINE_IMAGES_TEST_SCRIPT    the per-image checks (default scripts/test-image.sh)
+  OFFLINE_IMAGES_EXTRA_CA       CA bundle passed to the builds as the secret "extra-ca", for pip and
+                                npm behind a TLS-intercepting proxy (default: the host's bundle,
+                                /etc/ssl/certs/ca-certificates.crt, when present; "none" passes none)
 EOF
 }
 
@@ -54,6 +57,9 @@ READY_TIMEOUT=${OFFLINE_IMAGES_READY_TIMEOUT:-120}
 MIN_FREE_GIB=${OFFLINE_IMAGES_MIN_FREE_GIB:-8}
 CONF=${OFFLINE_IMAGES_CONF:-$ROOT/scripts/offline-images.conf}
 TEST_IMAGE_SCRIPT=${OFFLINE_IMAGES_TEST_SCRIPT:-$ROOT/scripts/test-image.sh}
+EXTRA_CA=${OFFLINE_IMAGES_EXTRA_CA:-/etc/ssl/certs/ca-certificates.crt}
+# The catalog's stream probe, which test-image.sh runs against a WebRTC session.
+PROBE_IMAGE_NAME=stream-probe
 REMOVE_STORAGE=no
 
 passed=0
@@ -164,7 +170,10 @@ plan_images() {
         return 0
     fi
     declare -A wanted_set=()
-    for name in "${ONLY[@]}"; do
+    local -a asked=("${ONLY[@]}")
+    # The image checks stream from a WebRTC session with the probe image: it comes along.
+    if [ "$BOOT" = yes ] && [ "$TESTS" = yes ] && grep -qxF "$PROBE_IMAGE_NAME" <<<"$order"; then asked+=("$PROBE_IMAGE_NAME"); fi
+    for name in "${asked[@]}"; do
         grep -qxF "$name" <<<"$order" || die "--only $name: no such image; the catalog has: $(tr '\n' ' ' <<<"$order")"
         while [ -n "$name" ]; do
             wanted_set[$name]=1
@@ -180,7 +189,7 @@ plan_images() {
 
 print_left_out() {
     local image
-    say "Left out of the offline build (it reaches only Debian's mirrors):"
+    say "Left out of the offline build (it reaches only Debian's mirrors, PyPI and npm):"
     for image in "${PLAN[@]}"; do
         if [ -n "${NEEDS_INTERNET[$image]:-}" ]; then
             say "  - $image: not built: ${NEEDS_INTERNET[$image]}"
@@ -265,6 +274,11 @@ build_image() {
     for kv in ${OFFLINE_ARGS[$name]:-}; do
         args+=(--build-arg "$kv")
     done
+    # Builds reach PyPI and npm through the host's proxy: its CA goes in as a build secret, which
+    # no layer keeps.
+    if [ "$EXTRA_CA" != none ] && [ -s "$EXTRA_CA" ]; then
+        args+=(--secret "id=extra-ca,src=$EXTRA_CA")
+    fi
     log="$ARTIFACTS/logs/build-$name.log"
     say "build $name: $folder/$dockerfile on $IMAGE_BASE_REF ${OFFLINE_ARGS[$name]:-}"
     started=$(now)
@@ -386,13 +400,15 @@ boot_image() {
 test_image() {
     local name=$1 ref=$2 status=0 summary
     local log="$ARTIFACTS/logs/test-image-$name.log"
+    local -a probe=()
+    if [ -n "${BUILT_REF[$PROBE_IMAGE_NAME]:-}" ]; then probe=(--probe-image "${BUILT_REF[$PROBE_IMAGE_NAME]}"); fi
     if [ ! -f "$TEST_IMAGE_SCRIPT" ]; then
         check_fail "test-image $name: $TEST_IMAGE_SCRIPT is missing"
         return 0
     fi
-    say "test-image $name: CONTAINER_ENGINE=podman ${TEST_IMAGE_SCRIPT#"$ROOT"/} --offline $ref"
+    say "test-image $name: CONTAINER_ENGINE=podman ${TEST_IMAGE_SCRIPT#"$ROOT"/} --artifacts ${ARTIFACTS#"$ROOT"/}/stream-$name ${probe[*]} $ref"
     # Podman without systemd complains about health timers on every start: kept in the log only.
-    CONTAINER_ENGINE=podman bash "$TEST_IMAGE_SCRIPT" --offline "$ref" 2>&1 | tee "$log" |
+    CONTAINER_ENGINE=podman bash "$TEST_IMAGE_SCRIPT" --artifacts "$ARTIFACTS/stream-$name" "${probe[@]}" "$ref" 2>&1 | tee "$log" |
         sed -e '/unable to get systemd connection/d' -e 's/^/    /' || status=$?
     summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1 || true)
     if [ -z "$summary" ]; then

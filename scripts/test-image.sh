@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
 # Runs a StreamSpace session image and checks it against the image standard (images/README.md):
-#   scripts/test-image.sh [--offline] [--timeout SECONDS] IMAGE
+#   scripts/test-image.sh [--no-stream] [--probe-image REF] [--artifacts DIR] [--timeout SECONDS] IMAGE
 # CONTAINER_ENGINE=podman uses Podman instead of Docker. Prints one line per check (PASS, FAIL or
-# SKIP with the reason) and a summary; exits non-zero when any check fails. Builds without Selkies
-# (SELKIES=absent in /etc/streamspace/build.env, or --offline) skip only the Selkies checks.
+# SKIP with the reason) and a summary; exits non-zero when any check fails. The stream checks run
+# the stream probe (images/stream-probe) from this checkout in Debian's Chromium against the
+# session, over WebSockets on both web ports; with --probe-image, that probe image also streams from
+# a WebRTC session, inside its network namespace; --no-stream skips them.
 set -euo pipefail
 
 ENGINE=${CONTAINER_ENGINE:-docker}
 TIMEOUT=180
-OFFLINE=auto
+STREAM=yes
 IMAGE=
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PROBE=${STREAM_PROBE:-$ROOT/images/stream-probe/rootfs/opt/stream-probe/stream-probe.js}
+PROBE_CHROMIUM=${PROBE_CHROMIUM:-/usr/bin/chromium}
+PROBE_EXTRA=()
+PROBE_RESULT=
+PROBE_IMAGE=
+ARTIFACTS=
 PASSWORD="test-$$-$RANDOM"
 AUTH_USER=tester
 WIDTH=1280
@@ -18,6 +27,7 @@ ZONE=Asia/Tokyo
 ZONE_ABBREVIATION=JST
 RUN_ID="streamspace-test-$$"
 CONTAINERS=()
+CLEANUP_DIRS=()
 passed=0
 failed=0
 skipped=0
@@ -31,6 +41,9 @@ cleanup() {
     local c
     for c in "${CONTAINERS[@]}"; do
         "$ENGINE" rm -f "$c" >/dev/null 2>&1 || true
+    done
+    for c in "${CLEANUP_DIRS[@]}"; do
+        rm -rf "$c"
     done
 }
 trap cleanup EXIT INT TERM
@@ -53,7 +66,11 @@ skip() {
 parse_args() {
     while [ "$#" -gt 0 ]; do
         case "$1" in
-            --offline) OFFLINE=yes ;;
+            --no-stream) STREAM=no ;;
+            # Accepted for older callers: every build has Selkies now.
+            --offline) ;;
+            --artifacts) ARTIFACTS=${2:?--artifacts needs a folder}; shift ;;
+            --probe-image) PROBE_IMAGE=${2:?--probe-image needs an image reference}; shift ;;
             --timeout) TIMEOUT=${2:?--timeout needs seconds}; shift ;;
             -h | --help) usage ;;
             -*) echo "unknown option $1" >&2; usage ;;
@@ -128,17 +145,6 @@ in_container() {
     "$ENGINE" exec "$name" "$@"
 }
 
-detect_offline() {
-    if [ "$OFFLINE" = auto ]; then
-        if "$ENGINE" run --rm --entrypoint cat "$IMAGE" /etc/streamspace/build.env 2>/dev/null | grep -qx 'SELKIES=absent'; then
-            OFFLINE=yes
-            echo "this build has no Selkies (SELKIES=absent): Selkies checks are skipped"
-        else
-            OFFLINE=no
-        fi
-    fi
-}
-
 check_labels() {
     local labels missing=() suffix
     labels=$("$ENGINE" image inspect --format '{{json .Config.Labels}}' "$IMAGE")
@@ -162,27 +168,106 @@ check_users() {
 }
 
 check_http() {
-    local web=$1 code
+    local web=$1 label=$2 code
     code=$(http_code "http://127.0.0.1:$web/health")
-    if [ "$code" = 200 ]; then pass "/health: 200 without credentials"; else fail "/health: $code, expected 200"; fi
+    if [ "$code" = 200 ]; then pass "$label /health: 200 without credentials"; else fail "$label /health: $code, expected 200"; fi
     code=$(http_code "http://127.0.0.1:$web/")
-    if [ "$code" = 401 ]; then pass "/ without credentials: 401"; else fail "/ without credentials: $code, expected 401"; fi
+    if [ "$code" = 401 ]; then pass "$label / without credentials: 401"; else fail "$label / without credentials: $code, expected 401"; fi
     code=$(http_code -u "$AUTH_USER:$PASSWORD" "http://127.0.0.1:$web/")
-    if [ "$code" = 200 ]; then pass "/ with credentials: 200"; else fail "/ with credentials: $code, expected 200"; fi
+    if [ "$code" = 200 ]; then pass "$label / with credentials: 200"; else fail "$label / with credentials: $code, expected 200"; fi
     code=$(http_code -u "$AUTH_USER:wrong-$PASSWORD" "http://127.0.0.1:$web/")
-    if [ "$code" = 401 ]; then pass "/ with a wrong password: 401"; else fail "/ with a wrong password: $code, expected 401"; fi
+    if [ "$code" = 401 ]; then pass "$label / with a wrong password: 401"; else fail "$label / with a wrong password: $code, expected 401"; fi
 }
 
 check_selkies() {
     local name=$1 web=$2 page
-    if [ "$OFFLINE" = yes ]; then
-        skip "selkies process: this build has no Selkies"
-        skip "selkies web client: this build has no Selkies"
+    if in_container "$name" pgrep -f /opt/selkies/bin/selkies >/dev/null; then pass "selkies process: running"; else fail "selkies process: not running"; fi
+    page=$(curl -s --max-time 10 -u "$AUTH_USER:$PASSWORD" "http://127.0.0.1:$web/" || true)
+    if grep -qi '<html' <<<"$page" && grep -qi 'selkies' <<<"$page"; then pass "selkies web client: served on 8080"; else fail "selkies web client: / does not serve the Selkies page"; fi
+}
+
+# probe LABEL PORT [VAR=VALUE...]: runs the stream probe against http://127.0.0.1:PORT/ with the
+# session's password (from a file, never on a command line); its JSON line goes to $PROBE_RESULT.
+probe() {
+    local label=$1 port=$2 password_file
+    shift 2
+    password_file=$(mktemp)
+    printf '%s' "$PASSWORD" >"$password_file"
+    PROBE_RESULT=$(env PROBE_URL="http://127.0.0.1:$port/" PROBE_USER="$AUTH_USER" PROBE_PASSWORD_FILE="$password_file" \
+        PROBE_SECONDS=5 PROBE_EXPECT_WIDTH="$WIDTH" PROBE_EXPECT_HEIGHT="$HEIGHT" PROBE_TIMEOUT_SECONDS=60 \
+        PROBE_CHROMIUM="$PROBE_CHROMIUM" PROBE_SCREENSHOT="${ARTIFACTS:-/tmp}/stream-$label.png" "$@" \
+        node "$PROBE" 2>"${ARTIFACTS:-/tmp}/stream-$label.log" || true)
+    rm -f "$password_file"
+}
+
+probe_field() {
+    node -e 'const r = JSON.parse(process.argv[1] || "{}"); const v = r[process.argv[2]]; console.log(v === undefined || v === null ? "" : v)' "$PROBE_RESULT" "$1"
+}
+
+# expect_stream LABEL PORT: the probe passes, over WebSockets, at the session's screen size.
+expect_stream() {
+    local label=$1 port=$2
+    probe "$label" "$port" "${PROBE_EXTRA[@]}"
+    if [ "$(probe_field verdict)" = pass ] && [ "$(probe_field transport)" = websockets ]; then
+        pass "stream ($label): $(probe_field detail)"
+    else
+        fail "stream ($label): $(probe_field reason): $(probe_field detail) (log: ${ARTIFACTS:-/tmp}/stream-$label.log)"
+    fi
+}
+
+# Waits up to SECONDS for /health on PORT to answer CODE.
+wait_health_code() {
+    local port=$1 code=$2 deadline=$((SECONDS + $3))
+    while [ "$SECONDS" -lt "$deadline" ]; do
+        [ "$(http_code "http://127.0.0.1:$port/health")" = "$code" ] && return 0
+        sleep 0.5
+    done
+    return 1
+}
+
+# The real stream, decoded by a real browser: on 8080 and on 3000, a wrong password refused, and a
+# streaming server that dies is reported by /health, restarted, and streams again.
+check_stream() {
+    local name=$1 web=$2 web3000=$3 started saved
+    if [ "$STREAM" = no ]; then
+        skip "stream: --no-stream"
         return
     fi
-    if in_container "$name" pgrep -f selkies-gstreamer >/dev/null; then pass "selkies process: running"; else fail "selkies process: not running"; fi
-    page=$(curl -s --max-time 10 -u "$AUTH_USER:$PASSWORD" "http://127.0.0.1:$web/" || true)
-    if grep -qi '<html' <<<"$page" && grep -qi 'selkies\|webrtc' <<<"$page"; then pass "selkies web client: served on 8080"; else fail "selkies web client: / does not serve the Selkies page"; fi
+    if ! command -v node >/dev/null || [ ! -x "$PROBE_CHROMIUM" ] || [ ! -f "$PROBE" ]; then
+        skip "stream: needs node, Chromium at $PROBE_CHROMIUM (Debian's chromium) and $PROBE with npm ci done"
+        return
+    fi
+    [ -z "$ARTIFACTS" ] || mkdir -p "$ARTIFACTS"
+    expect_stream 8080 "$web"
+    expect_stream 3000 "$web3000"
+    # The password reaches Selkies through its environment: never on a command line.
+    if in_container "$name" ps -eo args | grep -qF -- "$PASSWORD"; then
+        fail "password: it appears on a command line (ps)"
+    else
+        pass "password: on no command line of the session (ps)"
+    fi
+    saved=$PASSWORD
+    PASSWORD="wrong-$PASSWORD"
+    probe wrong-password "$web" PROBE_TIMEOUT_SECONDS=20
+    PASSWORD=$saved
+    if [ "$(probe_field reason)" = unauthorized ]; then pass "stream: a wrong password is refused (unauthorized)"; else fail "stream: a wrong password gave '$(probe_field reason)', expected unauthorized"; fi
+    # A streaming server that stops answering: /health must say so within one health period.
+    started=$SECONDS
+    in_container "$name" pkill -STOP -f /opt/selkies/bin/selkies || true
+    if wait_health_code "$web" 503 15; then
+        pass "selkies hung: /health answers 503 after $((SECONDS - started)) s"
+    else
+        fail "selkies hung: /health still $(http_code "http://127.0.0.1:$web/health") 15 s later, expected 503"
+    fi
+    # One that dies: the supervisor starts it again and the session streams again.
+    started=$SECONDS
+    in_container "$name" pkill -KILL -f /opt/selkies/bin/selkies || true
+    if wait_health_code "$web" 200 60; then
+        pass "selkies killed: restarted by the supervisor, /health 200 again after $((SECONDS - started)) s"
+        expect_stream after-restart "$web"
+    else
+        fail "selkies killed: /health not 200 again within 60 s"
+    fi
 }
 
 check_vnc() {
@@ -253,6 +338,52 @@ check_window() {
     done
 }
 
+# WebRTC: refused without a TURN server of the user's own; with host candidates only (an ICE
+# configuration without servers), the probe image, in the session's network namespace, must decode
+# its frames over WebRTC.
+check_webrtc() {
+    local name="$RUN_ID-webrtc" refused="$RUN_ID-webrtc-refused" work out status=0 setting
+    local -a extra=()
+    if [ "$STREAM" = no ] || [ -z "$PROBE_IMAGE" ]; then
+        skip "stream over WebRTC: needs --probe-image (the stream-probe image)"
+        return
+    fi
+    start "$refused" -e SELKIES_MODE=webrtc
+    sleep 3
+    out=$("$ENGINE" logs "$refused" 2>&1 || true)
+    if [ "$("$ENGINE" inspect --format '{{.State.Running}}' "$refused" 2>/dev/null)" != true ] && grep -q "SELKIES_MODE=webrtc needs your own TURN server" <<<"$out"; then
+        pass "WebRTC without TURN settings: refused at start, naming the settings"
+    else
+        fail "WebRTC without TURN settings: still running, or no message naming SELKIES_TURN_HOST (log: $(tail -n 2 <<<"$out" | tr '\n' ' '))"
+    fi
+    work=$(mktemp -d)
+    CLEANUP_DIRS+=("$work")
+    chmod 0777 "$work"
+    printf '{"iceServers": []}\n' >"$work/rtc.json"
+    printf '%s' "$PASSWORD" >"$work/password"
+    chmod 0644 "$work/rtc.json" "$work/password"
+    start "$name" -e SELKIES_MODE=webrtc -e SELKIES_RTC_CONFIG_JSON=/run/streamspace/rtc.json -v "$work/rtc.json:/run/streamspace/rtc.json:ro"
+    if ! wait_healthy "$name"; then
+        fail "stream over WebRTC: the session never turned healthy"
+        return
+    fi
+    for setting in "${PROBE_EXTRA[@]}"; do extra+=(-e "$setting"); done
+    PROBE_RESULT=$("$ENGINE" run --rm --network "container:$name" --shm-size=1g -v "$work:/work" "${extra[@]}" \
+        -e PROBE_URL=http://localhost:8080/ -e PROBE_USER="$AUTH_USER" -e PROBE_PASSWORD_FILE=/work/password \
+        -e PROBE_SECONDS=5 -e PROBE_EXPECT_WIDTH="$WIDTH" -e PROBE_EXPECT_HEIGHT="$HEIGHT" -e PROBE_TIMEOUT_SECONDS=60 \
+        -e PROBE_SCREENSHOT=/work/stream-webrtc.png "$PROBE_IMAGE" 2>"$work/probe.log") || status=$?
+    if [ -n "$ARTIFACTS" ]; then
+        cp "$work/probe.log" "$ARTIFACTS/stream-webrtc.log" 2>/dev/null || true
+        cp "$work/stream-webrtc.png" "$ARTIFACTS/stream-webrtc.png" 2>/dev/null || true
+    fi
+    if [ "$status" -eq 0 ] && [ "$(probe_field verdict)" = pass ] && [ "$(probe_field transport)" = webrtc ]; then
+        pass "stream over WebRTC (the probe image, exit $status): $(probe_field detail)"
+    else
+        fail "stream over WebRTC (the probe image, exit $status): $(probe_field reason): $(probe_field detail) ($(tail -n 3 "$work/probe.log" | tr '\n' ' '))"
+    fi
+    "$ENGINE" rm -f "$name" >/dev/null 2>&1 || true
+}
+
 check_stop() {
     local name=$1 started elapsed code
     started=$(date +%s%N)
@@ -286,29 +417,37 @@ check_other_uid() {
 main() {
     parse_args "$@"
     echo "Testing $IMAGE with $ENGINE"
-    detect_offline
+    # A base image shows an empty desktop: its stream is real but one colour.
+    PROBE_EXTRA=(PROBE_MIN_COLOURS=4)
+    if [ -z "$("$ENGINE" image inspect --format '{{range .Config.Env}}{{println .}}{{end}}' "$IMAGE" | sed -n 's/^APP_WINDOW_CLASS=//p')" ]; then
+        PROBE_EXTRA=(PROBE_MIN_COLOURS=0)
+    fi
     check_labels
-    local name="$RUN_ID-main" web vnc novnc
-    start "$name" -p 127.0.0.1::8080 -p 127.0.0.1::5900 -p 127.0.0.1::6080
+    local name="$RUN_ID-main" web web3000 vnc novnc
+    start "$name" -p 127.0.0.1::8080 -p 127.0.0.1::3000 -p 127.0.0.1::5900 -p 127.0.0.1::6080
     if wait_healthy "$name"; then
         pass "healthy: the HEALTHCHECK passes"
         web=$(host_port "$name" 8080)
+        web3000=$(host_port "$name" 3000)
         vnc=$(host_port "$name" 5900)
         novnc=$(host_port "$name" 6080)
         check_users "$name" "" "user"
-        check_http "$web"
+        check_http "$web" 8080
+        check_http "$web3000" 3000
         check_selkies "$name" "$web"
         check_vnc "$vnc" "$novnc"
         check_libraries "$name"
         check_screen "$name"
         check_timezone "$name"
         check_window "$name"
+        check_stream "$name" "$web" "$web3000"
         check_stop "$name"
     else
         fail "healthy: not healthy within ${TIMEOUT}s"
     fi
     check_puid
     check_other_uid
+    check_webrtc
     echo
     echo "$passed passed, $failed failed, $skipped skipped"
     [ "$failed" -eq 0 ]

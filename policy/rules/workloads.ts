@@ -22,7 +22,7 @@ export const WORKLOAD_TYPES = Object.keys(POD_TEMPLATES);
 /** The pod label that marks a StreamSpace session pod (the test session sets it). */
 export const SESSION_COMPONENT_LABEL = { key: "app.kubernetes.io/component", value: "session" } as const;
 
-/** The smallest memory-backed /dev/shm a session gets: Chrome and GStreamer share frames through it. */
+/** The smallest memory-backed /dev/shm a session gets: Chrome shares its rendered frames through it. */
 export const MIN_SESSION_SHM = "1Gi";
 
 /** Capabilities a container may add back after dropping ALL (what the "restricted" Pod Security Standard allows). */

@@ -11,10 +11,10 @@ function image(run: Awaited<ReturnType<typeof runProgram>>, name: string): Regis
 }
 
 describe("SessionImage", () => {
-    it("the dev stack builds what its test session needs: chrome-selkies, its base, the probe and the relay", async () => {
+    it("the dev stack builds what its test session needs: chrome-selkies, its base and the probe", async () => {
         const run = await runProgram({ stack: "dev" });
         assert.equal(run.error, undefined, run.error?.message);
-        assert.deepEqual(byType(run, IMAGE).map((r) => r.name).sort(), ["chrome-selkies", "coturn", "selkies-base", "stream-probe"]);
+        assert.deepEqual(byType(run, IMAGE).map((r) => r.name).sort(), ["chrome-selkies", "selkies-base", "stream-probe"]);
     });
 
     it("builds every catalog image when no image is named, bases first", async () => {

@@ -129,18 +129,13 @@ describe("SessionTest", () => {
             new Namespace({ ...ns.inputs } as any).validate();
         });
 
-        it("registers exactly the namespace, credentials, session, service, relay and smoke test", () => {
+        it("registers exactly the namespace, credentials, session, service and smoke test (no relay over WebSockets)", () => {
             assert.deepEqual(
                 b.resources.map((r) => `${r.type} ${r.name}`).sort(),
                 [
                     `${NAMESPACE} session-test-namespace`,
                     "random:index/randomPassword:RandomPassword session-test-password",
                     `${SECRET} session-test-credentials`,
-                    "streamspace:sessionTest:TurnServer session-test-turn",
-                    "random:index/randomPassword:RandomPassword session-test-turn-password",
-                    `${SECRET} session-test-turn-credentials`,
-                    `${DEPLOYMENT} session-test-turn`,
-                    `${SERVICE} session-test-turn`,
                     `${DEPLOYMENT} session-test-session`,
                     `${SERVICE} session-test-session`,
                     `${JOB} session-test-probe`,
@@ -243,8 +238,8 @@ describe("SessionTest", () => {
     });
 
     describe("TURN relay", () => {
-        it("on: coturn by digest with a generated credential from a Secret, wired into Selkies' TURN settings", async () => {
-            const b = await build();
+        it("WebRTC: coturn by digest with a generated credential from a Secret, wired into Selkies' TURN settings", async () => {
+            const b = await build({ config: sessionConfig({ sessionTestTransport: "webrtc" }) });
             const secret = b.get(SECRET, "session-test-turn-credentials");
             assert.deepEqual(secret.inputs.stringData, { username: "streamspace", password: "test-double-password-session-test-turn-password" });
             assert.ok(secret.secretPaths.some((p) => p.startsWith("stringData")));
@@ -263,6 +258,7 @@ describe("SessionTest", () => {
             assert.ok(svc.spec.ports.some((p: any) => p.port === 3478 && p.protocol === "TCP"), "no TCP 3478 to port-forward");
 
             const env = envOf(b.get(DEPLOYMENT, "session-test-session").inputs.spec.template.spec.containers[0]);
+            assert.equal(env.SELKIES_MODE, "webrtc");
             assert.equal(env.SELKIES_TURN_HOST, "127.0.0.1");
             assert.equal(env.SELKIES_TURN_PORT, "3478");
             assert.equal(env.SELKIES_TURN_PROTOCOL, "tcp");
@@ -275,19 +271,20 @@ describe("SessionTest", () => {
             ]);
         });
 
-        it("off: no relay, no TURN settings, and only the web client to forward", async () => {
-            const b = await build({ config: sessionConfig({ sessionTestTurn: "false" }), turnImage: undefined });
+        it("WebSockets (the default): no relay, no TURN settings, and only the web client to forward", async () => {
+            const b = await build({ config: sessionConfig(), turnImage: undefined });
             assert.equal(b.all("streamspace:sessionTest:TurnServer").length, 0);
             assert.equal(b.all(DEPLOYMENT).length, 1);
             const env = envOf(b.get(DEPLOYMENT, "session-test-session").inputs.spec.template.spec.containers[0]);
+            assert.equal(env.SELKIES_MODE, "websockets");
             assert.equal(Object.keys(env).filter((k) => k.startsWith("SELKIES_TURN")).length, 0);
             assert.deepEqual(await valueOf(b.component.watchCommands), [
                 "kubectl --namespace streamspace-session-test port-forward service/session 8080:8080",
             ]);
         });
 
-        it("on without a coturn image is a programming error, said plainly", async () => {
-            await assert.rejects(build({ turnImage: undefined }), /args\.turnImage/);
+        it("WebRTC without a coturn image is a programming error, said plainly", async () => {
+            await assert.rejects(build({ config: sessionConfig({ sessionTestTransport: "webrtc" }), turnImage: undefined }), /args\.turnImage/);
         });
     });
 
@@ -311,6 +308,8 @@ describe("SessionTest", () => {
             assert.equal(env.PROBE_EXPECT_HEIGHT, "1080");
             assert.equal(env.PROBE_TIMEOUT_SECONDS, String(probeTiming(30).timeoutSeconds));
             assert.ok(env.PROBE_SCREENSHOT);
+            // Plain HTTP on the cluster network: only the probe's own browser treats it as secure.
+            assert.equal(env.PROBE_TREAT_AS_SECURE, "true");
             assert.equal(env.PROBE_SCREENSHOT_LOG, undefined, "the screenshot goes into the log only when the stack asks");
         });
 
@@ -442,11 +441,11 @@ describe("SessionTest in the program", () => {
         assert.deepEqual(pod.nodeSelector, {});
         const job = one(run, JOB, "session-test-probe");
         assert.equal(job.inputs.spec.template.spec.containers[0].image, digests["stream-probe"]);
-        assert.equal(one(run, DEPLOYMENT, "session-test-turn").inputs.spec.template.spec.containers[0].image, digests.coturn);
         assert.equal(run.outputs.probeImage, digests["stream-probe"]);
+        // WebSockets: the web port alone, watched through a port-forward to localhost (a secure context).
+        assert.equal(byType(run, "streamspace:sessionTest:TurnServer").length, 0);
         assert.deepEqual(run.outputs.watchCommands, [
             "kubectl --context kind-streamspace --namespace streamspace-session-test port-forward service/session 8080:8080",
-            "kubectl --context kind-streamspace --namespace streamspace-session-test port-forward service/turn 3478:3478",
         ]);
         assert.equal(run.outputs.sessionUrl, "http://session.streamspace-session-test.svc.cluster.local:8080/");
         assert.equal(run.outputs.passwordCommand, "pulumi stack output sessionPassword --show-secrets --stack dev");
@@ -477,14 +476,16 @@ describe("SessionTest in the program", () => {
         assert.ok(byType(run, JOB).length === 1);
     });
 
-    it("builds the session, probe and relay images even when the stack names other images", async () => {
+    it("builds the session and probe images (and over WebRTC the relay's) even when the stack names other images", async () => {
         const run = await runProgram({ stack: "dev", config: { images: ["selkies-base"] } });
         assert.equal(run.error, undefined, run.error?.message);
         const built = byType(run, "docker:index/image:Image").map((r) => r.name).sort();
-        assert.deepEqual(built, ["chrome-selkies", "coturn", "selkies-base", "stream-probe"]);
-        const withoutTurn = await runProgram({ stack: "dev", config: { images: ["selkies-base"], sessionTestTurn: false } });
-        assert.ok(!byType(withoutTurn, "docker:index/image:Image").some((r) => r.name === "coturn"));
-        assert.equal(byType(withoutTurn, "streamspace:sessionTest:TurnServer").length, 0);
+        assert.deepEqual(built, ["chrome-selkies", "selkies-base", "stream-probe"]);
+        const webrtc = await runProgram({ stack: "dev", config: { images: ["selkies-base"], sessionTestTransport: "webrtc" } });
+        assert.equal(webrtc.error, undefined, webrtc.error?.message);
+        const digests = webrtc.outputs.imageDigests as Record<string, string>;
+        assert.ok(byType(webrtc, "docker:index/image:Image").some((r) => r.name === "coturn"));
+        assert.equal(one(webrtc, DEPLOYMENT, "session-test-turn").inputs.spec.template.spec.containers[0].image, digests.coturn);
     });
 
     it("disabled: nothing of the session test, and no session outputs", async () => {

@@ -28,7 +28,7 @@ function onlyProblem(raw: Record<string, string>): Problem {
 }
 
 describe("sessionTest configuration", () => {
-    it("defaults: chrome-selkies at 1920x1080, 2Gi /dev/shm, TURN on, 20 s at 10 fps or more", () => {
+    it("defaults: chrome-selkies at 1920x1080, 2Gi /dev/shm, over WebSockets (no TURN), 20 s at 10 fps or more", () => {
         const c = parse({}).sessionTest;
         assert.equal(c.enabled, true);
         assert.equal(c.image, "chrome-selkies");
@@ -38,7 +38,7 @@ describe("sessionTest configuration", () => {
         assert.deepEqual(c.display, { width: 1920, height: 1080, dpi: 96 });
         assert.equal(c.shmSize, "2Gi");
         assert.deepEqual(c.resources, { cpuRequest: "1", cpuLimit: "4", memoryRequest: "2Gi", memoryLimit: "8Gi" });
-        assert.equal(c.turn, true);
+        assert.equal(c.transport, "websockets");
         assert.deepEqual(c.probe, { seconds: 20, minFps: 10, screenshotLog: false });
         assert.equal(c.timeoutMinutes, 20);
     });
@@ -47,12 +47,12 @@ describe("sessionTest configuration", () => {
         const c = parse({
             sessionTestDisplayWidth: "1280",
             sessionTestDisplayHeight: "720",
-            sessionTestTurn: "false",
+            sessionTestTransport: "webrtc",
             sessionTestProbeMinFps: "30",
             sessionTestProbeScreenshotLog: "true",
         }).sessionTest;
         assert.deepEqual(c.display, { width: 1280, height: 720, dpi: 96 });
-        assert.equal(c.turn, false);
+        assert.equal(c.transport, "webrtc");
         assert.equal(c.probe.minFps, 30);
         assert.equal(c.probe.screenshotLog, true);
     });
@@ -70,6 +70,15 @@ describe("sessionTest configuration", () => {
             assert.equal(p.value, "chrome");
             assert.match(p.message, /unknown image; the catalog has: selkies-base, chrome-selkies/);
             assert.equal(p.fix, "pulumi config set sessionTestImage chrome-selkies --stack dev");
+        });
+
+        it("an unknown transport, with the lowercase name in the fix when that is one", () => {
+            const p = onlyProblem({ sessionTestTransport: "WebRTC" });
+            assert.equal(p.key, "sessionTestTransport");
+            assert.equal(p.value, "WebRTC");
+            assert.match(p.message, /expected websockets or webrtc/);
+            assert.equal(p.fix, "pulumi config set sessionTestTransport webrtc --stack dev");
+            assert.equal(onlyProblem({ sessionTestTransport: "vnc" }).fix, "pulumi config set sessionTestTransport websockets --stack dev");
         });
 
         it("an odd resolution, with the next even number in the fix", () => {
@@ -156,14 +165,15 @@ describe("sessionTest and the catalog", () => {
     });
     const config = (raw: Record<string, string> = {}) => parse(raw).sessionTest;
 
-    it("needs the session image, stream-probe and, with TURN, coturn", () => {
-        assert.deepEqual(sessionTestImages(config()), ["chrome-selkies", "stream-probe", "coturn"]);
-        assert.deepEqual(sessionTestImages(config({ sessionTestTurn: "false" })), ["chrome-selkies", "stream-probe"]);
+    it("needs the session image, stream-probe and, over WebRTC, coturn", () => {
+        assert.deepEqual(sessionTestImages(config()), ["chrome-selkies", "stream-probe"]);
+        assert.deepEqual(sessionTestImages(config({ sessionTestTransport: "webrtc" })), ["chrome-selkies", "stream-probe", "coturn"]);
         assert.deepEqual(sessionTestImages(config({ sessionTestEnabled: "false" })), []);
     });
 
     it("adds them to a named selection, and leaves 'every image' alone", () => {
-        assert.deepEqual(withSessionTestImages(["selkies-base"], config()), ["selkies-base", "chrome-selkies", "stream-probe", "coturn"]);
+        assert.deepEqual(withSessionTestImages(["selkies-base"], config()), ["selkies-base", "chrome-selkies", "stream-probe"]);
+        assert.deepEqual(withSessionTestImages(["selkies-base"], config({ sessionTestTransport: "webrtc" })), ["selkies-base", "chrome-selkies", "stream-probe", "coturn"]);
         assert.deepEqual(withSessionTestImages([], config()), []);
         assert.deepEqual(withSessionTestImages(["chrome-selkies"], config({ sessionTestEnabled: "false" })), ["chrome-selkies"]);
     });

@@ -70,7 +70,7 @@ echo "deb $4 $2 main" > "$dir/etc/apt/sources.list"; echo 'NAME="Debian"' > "$di
     ppmhist: "printf '0 0 0\\n1 1 1\\n2 2 2\\n3 3 3\\n'",
     pnmfile: "echo 'stdin: PPM raw, 1280 by 720  maxval 255'",
     id: "echo 0",
-    "test-image": `echo "PASS  non-root"; echo "SKIP webrtc: Selkies left out"; echo "1 passed, 0 failed, 1 skipped"`,
+    "test-image": `echo "PASS  non-root"; echo "SKIP stream: --no-stream"; echo "1 passed, 0 failed, 1 skipped"`,
 };
 
 const BASIC_UTILITIES = [
@@ -131,15 +131,19 @@ describe("scripts/offline-images.sh (with test doubles for buildah, podman and d
     });
     afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-    it("builds the base on the debootstrapped Debian, the child on the base's digest, offline arguments included", () => {
-        const r = run(dir, ["--report", path.join(dir, "report.tsv")]);
+    it("builds the base on the debootstrapped Debian, the child on the base's digest, offline arguments and the CA secret included", () => {
+        const ca = path.join(dir, "proxy-ca.pem");
+        fs.writeFileSync(ca, "-----BEGIN CERTIFICATE-----\n");
+        const r = run(dir, ["--report", path.join(dir, "report.tsv")], { OFFLINE_IMAGES_EXTRA_CA: ca });
         assert.equal(r.status, 0, r.out);
         const builds = r.calls.filter((c) => c.startsWith("buildah build"));
         assert.equal(builds.length, 3, r.calls.join("\n"));
         assert.match(builds[0], /--format docker/);
         assert.match(builds[0], /--pull=never/);
         assert.match(builds[0], /--build-arg BASE_IMAGE=localhost\/streamspace-offline\/debian@sha256:[0-9a-f]{64} /);
-        assert.match(builds[0], /--build-arg SELKIES_SOURCE=none .*-t localhost\/streamspace-offline\/selkies-base:offline/);
+        assert.match(builds[0], /-t localhost\/streamspace-offline\/selkies-base:offline/);
+        // pip and npm inside the builds reach their registries through the host's proxy.
+        for (const build of builds) assert.ok(build.includes(`--secret id=extra-ca,src=${ca} `), build);
         const baseRef = /PASS build selkies-base \(.*, (localhost\/streamspace-offline\/selkies-base@sha256:[0-9a-f]{64})\)/.exec(r.out)?.[1];
         assert.ok(baseRef, r.out);
         assert.ok(builds[1].includes(`--build-arg BASE_IMAGE=${baseRef} `), builds[1]);
@@ -148,16 +152,26 @@ describe("scripts/offline-images.sh (with test doubles for buildah, podman and d
         assert.match(report, /^chrome-selkies\tlayer\t512000000\t\|1 A=b \/bin\/sh -c apt-get install chromium$/m);
         assert.match(report, /^selkies-base\tbuild_seconds\t[0-9.]+$/m);
         assert.match(report, /^debian-bookworm\tdebootstrap_cached\tno$/m);
-        assert.match(r.out, /Left out of the offline build[^]*selkies-base \(SELKIES_SOURCE=none\): Selkies-GStreamer/);
+        assert.match(r.out, /Left out of the offline build[^]*chrome-selkies \(BROWSER=chromium\): Google Chrome/);
+        assert.doesNotMatch(r.out, /^\s+- selkies-base/m, "selkies-base is built as published");
     });
 
-    it("boots each image, saves a screenshot, runs test-image.sh --offline and adds its counts", () => {
+    it("passes no CA secret with OFFLINE_IMAGES_EXTRA_CA=none", () => {
+        const r = run(dir, ["--no-boot"], { OFFLINE_IMAGES_EXTRA_CA: "none" });
+        assert.equal(r.status, 0, r.out);
+        const builds = r.calls.filter((c) => c.startsWith("buildah build"));
+        assert.equal(builds.length, 3, r.calls.join("\n"));
+        assert.ok(builds.every((b) => !b.includes("--secret")), builds.join("\n"));
+    });
+
+    it("boots each image, saves a screenshot, runs test-image.sh (its stream screenshots kept) and adds its counts", () => {
         const r = run(dir);
         assert.equal(r.status, 0, r.out);
         assert.match(r.out, /PASS ready chrome-selkies \(healthy [0-9.]+ s after start\)/);
         assert.match(r.out, /PASS screenshot chrome-selkies \(1280x720, 4 colours on screen\)/);
         assert.ok(fs.existsSync(path.join(dir, "artifacts", "chrome-selkies.png")));
-        assert.ok(r.calls.some((c) => /^test-image --offline localhost\/streamspace-offline\/chrome-selkies@sha256:/.test(c)), r.calls.join("\n"));
+        const artifacts = path.join(dir, "artifacts", "stream-chrome-selkies");
+        assert.ok(r.calls.some((c) => c.startsWith(`test-image --artifacts ${artifacts} localhost/streamspace-offline/chrome-selkies@sha256:`)), r.calls.join("\n"));
         // Per session image: build, ready, screenshot, stop, plus test-image's 1 passed and 1 skipped;
         // the tool image: its build, and its boot skipped.
         assert.equal(summary(r.out), "11 passed, 0 failed, 3 skipped");

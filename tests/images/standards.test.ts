@@ -78,7 +78,11 @@ describe("image standard: Dockerfile checker", () => {
     });
 
     it("accepts a download verified by sha256sum --check and refuses the same without it", () => {
-        const base = goodDockerfile();
+        const download =
+            "RUN curl -fsSL -o /tmp/tool.tgz https://example.org/tool-1.0.tgz \\\n" +
+            `    && echo "${"0".repeat(64)}  /tmp/tool.tgz" | sha256sum --check --strict \\\n` +
+            "    && tar -xzf /tmp/tool.tgz -C /opt && rm -f /tmp/tool.tgz\n";
+        const base = goodDockerfile().replace("COPY rootfs/ /", `${download}COPY rootfs/ /`);
         assert.deepStrictEqual(checkText(base, { selkies: true }), []);
         const unverified = base.replace(/\| sha256sum --check --strict/g, "| cat");
         assert.deepStrictEqual(checkText(unverified, { selkies: true }).map((x) => x.rule), ["verified-downloads"]);

@@ -1,6 +1,6 @@
 /**
  * The start-up steps of selkies-base run as plain processes against a scratch file tree
- * (STREAMSPACE_ROOT) with stand-ins for nvidia-smi, vainfo, gst-inspect-1.0, xdpyinfo and curl
+ * (STREAMSPACE_ROOT) with stand-ins for nvidia-smi, ldconfig, vainfo, xdpyinfo, xdotool and curl
  * first on PATH. What they print is what the container would export; what they log is what a user
  * reads in the container log.
  */
@@ -44,7 +44,7 @@ class Scratch {
         this.write("etc/group", "root:x:0:\nvideo:x:44:\nstreamspace:x:1000:\n");
         this.write("usr/share/zoneinfo/UTC", "TZif");
         this.write("usr/share/zoneinfo/Europe/Berlin", "TZif");
-        this.write("etc/streamspace/build.env", "SELKIES=present\n");
+        this.write("etc/streamspace/build.env", "SELKIES_VERSION=2.1.0\n");
         fs.chownSync(path.join(this.dir, "config"), 1000, 1000);
         fs.writeFileSync(path.join(this.dir, "config/notes.txt"), "x");
     }
@@ -211,73 +211,144 @@ describe("selkies-base start-up", () => {
         });
     });
 
+    describe("45-transport: SELKIES_MODE", () => {
+        const transport = (env: Record<string, string> = {}): Result => s.exec(step("45-transport"), env);
+        const turn = { SELKIES_MODE: "webrtc", SELKIES_TURN_HOST: "turn.session.svc", SELKIES_TURN_PORT: "3478", SELKIES_TURN_USERNAME: "u", SELKIES_TURN_PASSWORD: "p" };
+
+        it("streams over WebSockets by default and says the browser needs HTTPS or localhost", () => {
+            const r = transport();
+            assert.strictEqual(r.status, 0, r.stderr);
+            assert.strictEqual(r.exports.SELKIES_MODE, "websockets");
+            assert.match(r.stderr, /transport: WebSockets .*HTTPS or localhost/);
+        });
+
+        it("refuses WebRTC without a TURN server of the user's own, naming the public relay it avoids", () => {
+            const r = transport({ SELKIES_MODE: "webrtc" });
+            assert.strictEqual(r.status, 1);
+            assert.match(r.stderr, /SELKIES_MODE=webrtc needs your own TURN server: set SELKIES_TURN_HOST.*public relay run by a third party.*SELKIES_MODE=websockets/);
+        });
+
+        it("takes WebRTC with a TURN server and points STUN at it, never at a public one", () => {
+            const r = transport({ ...turn, SELKIES_MODE: "WebRTC" });
+            assert.strictEqual(r.status, 0, r.stderr);
+            assert.strictEqual(r.exports.SELKIES_MODE, "webrtc");
+            assert.strictEqual(r.exports.SELKIES_STUN_HOST, "turn.session.svc");
+            assert.strictEqual(r.exports.SELKIES_STUN_PORT, "3478");
+            assert.match(r.stderr, /relayed through TURN turn\.session\.svc:3478/);
+        });
+
+        const bad: Array<[string, Record<string, string>, RegExp]> = [
+            ["an unknown mode", { SELKIES_MODE: "vnc" }, /SELKIES_MODE=vnc: expected websockets \(the default\) or webrtc/],
+            ["a TURN host without a port", { ...turn, SELKIES_TURN_PORT: "" }, /without SELKIES_TURN_PORT/],
+            ["a TURN port out of range", { ...turn, SELKIES_TURN_PORT: "70000" }, /SELKIES_TURN_PORT=70000 is not a port number/],
+            ["a TURN host without credentials", { ...turn, SELKIES_TURN_PASSWORD: "" }, /TURN credentials are not: set SELKIES_TURN_USERNAME and SELKIES_TURN_PASSWORD, or SELKIES_TURN_SHARED_SECRET/],
+            ["an RTC config file that is not there", { SELKIES_MODE: "webrtc", SELKIES_RTC_CONFIG_JSON: "/nonexistent/rtc.json" }, /SELKIES_RTC_CONFIG_JSON=\/nonexistent\/rtc.json cannot be read/],
+        ];
+        for (const [what, env, message] of bad) {
+            it(`stops the container on ${what}, naming the variable`, () => {
+                const r = transport(env);
+                assert.strictEqual(r.status, 1, r.stderr);
+                assert.match(r.stderr, message);
+            });
+        }
+    });
+
     describe("50-encoder: SELKIES_ENCODER=auto", () => {
         const gpu = (name: string): void => s.fakeCommand("nvidia-smi", `echo "${name}"`);
-        const gstHas = (...elements: string[]): void =>
-            s.fakeCommand("gst-inspect-1.0", `case "$1" in ${elements.length ? elements.join("|") : "__none__"}) exit 0 ;; *) exit 1 ;; esac`);
+        // ldconfig -p as a container with the NVIDIA toolkit's video capability lists it.
+        const nvencLibrary = (present: boolean): void =>
+            s.fakeCommand("ldconfig", present ? 'echo "	libnvidia-encode.so.1 (libc6,x86-64) => /usr/lib/x86_64-linux-gnu/libnvidia-encode.so.1"' : "exit 0");
         const renderNode = (encodes: boolean): void => {
             s.write("dev/dri/renderD128", "", 0o666);
             s.fakeCommand("vainfo", encodes ? 'echo "      VAProfileH264Main               :	VAEntrypointEncSlice"' : 'echo "      VAProfileH264Main               :	VAEntrypointVLD"');
         };
         const encoder = (env: Record<string, string> = {}): Result =>
             s.exec(step("50-encoder"), { SELKIES_ENCODER: "auto", NVIDIA_DRIVER_CAPABILITIES: "compute,utility,video,graphics", ...env });
+        beforeEach(() => nvencLibrary(false));
 
-        it("picks NVENC on a GPU that has one (T4)", () => {
+        it("picks NVENC on a GPU that has one (T4): h264enc on the GPU", () => {
             gpu("Tesla T4");
-            gstHas("nvh264enc", "vah264enc");
+            nvencLibrary(true);
             const r = encoder();
-            assert.strictEqual(r.exports.SELKIES_ENCODER, "nvh264enc");
-            assert.match(r.stderr, /video encoder: nvh264enc \(GPU Tesla T4 has an NVENC encoder\)/);
+            assert.strictEqual(r.exports.SELKIES_ENCODER, "h264enc");
+            assert.strictEqual(r.exports.SELKIES_USE_CPU, "false");
+            assert.match(r.stderr, /video encoder: h264enc \(GPU Tesla T4 has an NVENC encoder; encoding with NVENC\)/);
         });
 
         for (const name of ["NVIDIA H100 80GB HBM3", "NVIDIA A100-SXM4-40GB", "NVIDIA H200"]) {
             it(`skips NVENC on ${name}, which has none, and uses a working VA-API node`, () => {
                 gpu(name);
-                gstHas("nvh264enc", "vah264enc");
+                nvencLibrary(true);
                 renderNode(true);
                 const r = encoder();
-                assert.strictEqual(r.exports.SELKIES_ENCODER, "vah264enc");
+                assert.strictEqual(r.exports.SELKIES_ENCODER, "h264enc");
+                assert.strictEqual(r.exports.SELKIES_USE_CPU, "false");
                 assert.match(r.stderr, new RegExp(`GPU ${name} has no NVENC video encoder; render node /dev/dri/renderD128 encodes H.264 with VA-API`));
             });
         }
 
+        it("on a GPU without NVENC and no VA-API node, encodes in software and tells Selkies not to try NVENC", () => {
+            gpu("NVIDIA H100 80GB HBM3");
+            nvencLibrary(true);
+            const r = encoder();
+            assert.strictEqual(r.exports.SELKIES_ENCODER, "h264enc");
+            assert.strictEqual(r.exports.SELKIES_USE_CPU, "true");
+            assert.match(r.stderr, /has no NVENC video encoder; no render node in \/dev\/dri; encoding in software \(x264\)/);
+        });
+
         it("skips NVENC when the toolkit was not asked for video, and says so", () => {
             gpu("NVIDIA L4");
-            gstHas("nvh264enc");
+            nvencLibrary(true);
             const r = encoder({ NVIDIA_DRIVER_CAPABILITIES: "compute,utility" });
-            assert.strictEqual(r.exports.SELKIES_ENCODER, "x264enc");
+            assert.strictEqual(r.exports.SELKIES_USE_CPU, "true");
             assert.match(r.stderr, /NVIDIA_DRIVER_CAPABILITIES=compute,utility lacks 'video'/);
         });
 
-        it("skips NVENC when GStreamer cannot open it", () => {
+        it("skips NVENC when the encoder library is not mounted", () => {
             gpu("NVIDIA L4");
-            gstHas();
             const r = encoder();
-            assert.strictEqual(r.exports.SELKIES_ENCODER, "x264enc");
-            assert.match(r.stderr, /GStreamer cannot open its NVENC encoder/);
+            assert.strictEqual(r.exports.SELKIES_USE_CPU, "true");
+            assert.match(r.stderr, /the NVENC library \(libnvidia-encode.so.1\) is not mounted/);
         });
 
         it("skips a render node that cannot encode H.264 and falls back to x264", () => {
-            gstHas("vah264enc");
             renderNode(false);
             const r = encoder();
-            assert.strictEqual(r.exports.SELKIES_ENCODER, "x264enc");
+            assert.strictEqual(r.exports.SELKIES_USE_CPU, "true");
             assert.match(r.stderr, /no NVIDIA GPU.*render node \/dev\/dri\/renderD128 has no VA-API H.264 encoder; encoding in software/);
         });
 
         it("uses x264 with no GPU at all", () => {
-            gstHas("nvh264enc", "vah264enc");
             const r = encoder();
-            assert.strictEqual(r.exports.SELKIES_ENCODER, "x264enc");
+            assert.strictEqual(r.exports.SELKIES_ENCODER, "h264enc");
+            assert.strictEqual(r.exports.SELKIES_USE_CPU, "true");
             assert.match(r.stderr, /no render node in \/dev\/dri; encoding in software/);
         });
 
-        it("an explicit value always wins", () => {
+        it("SELKIES_USE_CPU given by the user wins over the detection", () => {
             gpu("Tesla T4");
-            gstHas("nvh264enc");
-            const r = encoder({ SELKIES_ENCODER: "vp8enc" });
-            assert.strictEqual(r.exports.SELKIES_ENCODER, "vp8enc");
+            nvencLibrary(true);
+            const r = encoder({ SELKIES_USE_CPU: "yes" });
+            assert.strictEqual(r.exports.SELKIES_USE_CPU, "true");
+            assert.match(r.stderr, /SELKIES_USE_CPU=true set explicitly/);
+        });
+
+        it("an explicit encoder Selkies knows always wins", () => {
+            gpu("Tesla T4");
+            nvencLibrary(true);
+            const r = encoder({ SELKIES_ENCODER: "jpeg" });
+            assert.strictEqual(r.exports.SELKIES_ENCODER, "jpeg");
+            assert.strictEqual(r.exports.SELKIES_USE_CPU, undefined);
             assert.match(r.stderr, /set explicitly by SELKIES_ENCODER/);
+        });
+
+        it("refuses a Selkies-GStreamer encoder name with the Selkies 2 one, and encoders the transport lacks", () => {
+            let r = encoder({ SELKIES_ENCODER: "x264enc" });
+            assert.strictEqual(r.status, 1);
+            assert.match(r.stderr, /SELKIES_ENCODER=x264enc is a Selkies-GStreamer name; Selkies 2 takes h264enc/);
+            r = encoder({ SELKIES_ENCODER: "jpeg", SELKIES_MODE: "webrtc" });
+            assert.strictEqual(r.status, 1);
+            assert.match(r.stderr, /SELKIES_ENCODER=jpeg: expected auto or one of: h264enc openh264enc \(SELKIES_MODE=webrtc\)/);
         });
     });
 
@@ -287,48 +358,72 @@ describe("selkies-base start-up", () => {
         it("refuses to start with basic auth on and no password", () => {
             const r = s.exec(step("60-auth"), { SELKIES_ENABLE_BASIC_AUTH: "true" });
             assert.strictEqual(r.status, 1);
-            assert.match(r.stderr, /SELKIES_BASIC_AUTH_PASSWORD is empty: set it .*or set SELKIES_ENABLE_BASIC_AUTH=false/);
+            assert.match(r.stderr, /SELKIES_BASIC_AUTH_PASSWORD is empty: set it .*SELKIES_BASIC_AUTH_PASSWORD_FILE.*or set SELKIES_ENABLE_BASIC_AUTH=false/);
         });
 
-        it("stores the password hashed, readable by the session user only, and drops VNC_PASSWORD from the environment", () => {
+        it("hands Selkies the user and password, never logs the password, and drops VNC_PASSWORD from the environment", () => {
             const r = s.exec(step("60-auth"), { SELKIES_BASIC_AUTH_USER: "alice", SELKIES_BASIC_AUTH_PASSWORD: "s3cret-pass" });
             assert.strictEqual(r.status, 0, r.stderr);
-            const htpasswd = fs.readFileSync(path.join(s.run, "htpasswd"), "utf8");
-            assert.match(htpasswd, /^alice:\$6\$/);
-            assert.ok(!htpasswd.includes("s3cret-pass"));
-            assert.strictEqual(fs.statSync(path.join(s.run, "htpasswd")).mode & 0o777, 0o600);
+            assert.strictEqual(r.exports.SELKIES_BASIC_AUTH_USER, "alice");
+            assert.strictEqual(r.exports.SELKIES_BASIC_AUTH_PASSWORD, "s3cret-pass");
             assert.strictEqual(fs.readFileSync(path.join(s.run, "vnc.passwd"), "utf8"), "s3cret-pass\n", "VNC defaults to the basic auth password");
+            assert.strictEqual(fs.statSync(path.join(s.run, "vnc.passwd")).mode & 0o777, 0o600);
             assert.ok(r.stdout.split("\n").includes("-VNC_PASSWORD"));
-            assert.ok(!r.stdout.includes("s3cret-pass") && !r.stderr.includes("s3cret-pass"), "the password never reaches the log");
+            assert.ok(!r.stderr.includes("s3cret-pass"), "the password never reaches the log");
         });
 
-        it("with auth off: no htpasswd, a warning, and VNC locked with a random password", () => {
+        it("reads the password from SELKIES_BASIC_AUTH_PASSWORD_FILE (a mounted Secret) and unsets the file variable", () => {
+            const file = s.write("secret/password", "from-a-secret\n", 0o600);
+            const r = s.exec(step("60-auth"), { SELKIES_BASIC_AUTH_PASSWORD_FILE: file });
+            assert.strictEqual(r.status, 0, r.stderr);
+            assert.strictEqual(r.exports.SELKIES_BASIC_AUTH_PASSWORD, "from-a-secret");
+            assert.ok(r.stdout.split("\n").includes("-SELKIES_BASIC_AUTH_PASSWORD_FILE"));
+            assert.ok(!r.stderr.includes("from-a-secret"));
+        });
+
+        const bad: Array<[string, (file: string) => Record<string, string>, RegExp]> = [
+            ["both password variables", (file) => ({ SELKIES_BASIC_AUTH_PASSWORD: "a", SELKIES_BASIC_AUTH_PASSWORD_FILE: file }), /both set: set only one/],
+            ["a password file that cannot be read", () => ({ SELKIES_BASIC_AUTH_PASSWORD_FILE: "/nonexistent/password" }), /SELKIES_BASIC_AUTH_PASSWORD_FILE=\/nonexistent\/password cannot be read/],
+            ["an empty password file", (file) => (fs.writeFileSync(file, ""), { SELKIES_BASIC_AUTH_PASSWORD_FILE: file }), /is empty: put the password in it/],
+            ["a password of two lines", () => ({ SELKIES_BASIC_AUTH_PASSWORD: "one\ntwo" }), /contains a line break/],
+        ];
+        for (const [what, env, message] of bad) {
+            it(`refuses ${what}, without printing the password`, () => {
+                const file = s.write("secret/password", "pw", 0o600);
+                const r = s.exec(step("60-auth"), env(file));
+                assert.strictEqual(r.status, 1, r.stderr);
+                assert.match(r.stderr, message);
+                assert.ok(!r.stderr.includes("two"), "the password reached the log");
+            });
+        }
+
+        it("with auth off: no password handed on, a warning, and VNC locked with a random password", () => {
+            const r = s.exec(step("60-auth"), { SELKIES_ENABLE_BASIC_AUTH: "false", SELKIES_BASIC_AUTH_PASSWORD: "ignored" });
+            assert.strictEqual(r.status, 0, r.stderr);
+            assert.ok(r.stdout.split("\n").includes("-SELKIES_BASIC_AUTH_PASSWORD"));
+            assert.match(r.stderr, /basic auth is OFF/);
+        });
+
+        it("with no password at all, VNC is locked with a random one", () => {
             const r = s.exec(step("60-auth"), { SELKIES_ENABLE_BASIC_AUTH: "false" });
             assert.strictEqual(r.status, 0, r.stderr);
-            assert.ok(!fs.existsSync(path.join(s.run, "htpasswd")));
-            assert.match(r.stderr, /basic auth is OFF/);
             assert.match(r.stderr, /locked with a random password/);
             assert.ok(fs.readFileSync(path.join(s.run, "vnc.passwd"), "utf8").trim().length >= 24);
         });
 
-        it("nginx keeps /health open and puts Selkies behind basic auth", () => {
-            s.exec(step("60-auth"), { SELKIES_BASIC_AUTH_PASSWORD: "pw" });
+        it("nginx serves 8080 and 3000 alike: /health open, everything else passed to Selkies with WebSocket upgrades", () => {
             const r = s.exec(step("70-web"));
             assert.strictEqual(r.status, 0, r.stderr);
             const conf = fs.readFileSync(path.join(s.run, "nginx.conf"), "utf8");
-            assert.match(conf, /listen 8080;/);
-            assert.match(conf, /location = \/health \{\s+auth_basic off;/);
-            assert.match(conf, /location \/ \{\s+auth_basic "StreamSpace session";\s+auth_basic_user_file [^;]+\/htpasswd;\s+proxy_pass http:\/\/127\.0\.0\.1:8081;/);
-        });
-
-        it("without Selkies in the build, nginx serves the noVNC pointer page, still behind auth", () => {
-            s.write("etc/streamspace/build.env", "SELKIES=absent\n");
-            s.exec(step("60-auth"), { SELKIES_BASIC_AUTH_PASSWORD: "pw" });
-            const r = s.exec(step("70-web"));
-            const conf = fs.readFileSync(path.join(s.run, "nginx.conf"), "utf8");
-            assert.ok(!conf.includes("proxy_pass"));
-            assert.match(conf, /location \/ \{\s+auth_basic "StreamSpace session";[\s\S]*root [^;]+usr\/share\/streamspace\/www;/);
-            assert.match(r.stderr, /this build has no Selkies/);
+            const servers = conf.split(/\n    server \{/).slice(1);
+            assert.deepStrictEqual(servers.map((b) => /listen (\d+);/.exec(b)?.[1]), ["8080", "3000"]);
+            for (const block of servers) {
+                assert.match(block, /location = \/health \{[^}]*try_files \/status =503;/);
+                assert.match(block, /location \/ \{\s+proxy_pass http:\/\/127\.0\.0\.1:8081;[^}]*proxy_set_header Upgrade \$http_upgrade;[^}]*proxy_set_header Connection \$connection_upgrade;/);
+                // Selkies' own basic auth guards the session; nginx adds none that could differ between ports.
+                assert.doesNotMatch(block, /auth_basic/);
+            }
+            assert.match(r.stderr, /ports 8080 3000: nginx in front of Selkies on 127\.0\.0\.1:8081/);
         });
     });
 
@@ -341,8 +436,9 @@ describe("selkies-base start-up", () => {
         beforeEach(() => {
             fs.mkdirSync(s.run, { mode: 0o700 });
             s.fakeCommand("xdpyinfo", "exit 0");
-            // curl -w '%{http_code}' URL: Selkies with its own auth answers 401, nginx 200.
-            s.fakeCommand("curl", 'for a; do url=$a; done; case "$url" in *:8081/*) printf 401 ;; *) printf 200 ;; esac');
+            // curl -w '%{http_code}' URL: Selkies' /api/health and nginx's /health answer 200.
+            s.fakeCommand("curl", 'for a; do url=$a; done; case "$url" in *:8081/api/health) printf 200 ;; *:8081/*) printf 401 ;; *) printf 200 ;; esac');
+            s.fakeCommand("xdotool", 'case "$*" in "search --class chromium") echo 4194305 ;; *) exit 1 ;; esac');
         });
 
         it("answers OK when the X server, Selkies and nginx all answer", () => {
@@ -358,6 +454,16 @@ describe("selkies-base start-up", () => {
             assert.strictEqual(r.status, 1);
             assert.strictEqual(status(), undefined);
             assert.match(r.stderr, /not answering: x-server/);
+        });
+
+        it("in an app image, answers OK only once the application's window is on screen", () => {
+            let r = health({ APP_WINDOW_CLASS: "firefox" });
+            assert.strictEqual(r.status, 1);
+            assert.strictEqual(status(), undefined);
+            assert.match(r.stderr, /not answering: app-window/);
+            r = health({ APP_WINDOW_CLASS: "chromium" });
+            assert.strictEqual(r.status, 0, r.stderr);
+            assert.strictEqual(status(), "OK\n");
         });
 
         it("stops answering OK when Selkies is down", () => {
@@ -384,7 +490,7 @@ describe("selkies-base start-up", () => {
                 args: ["bash", "-c", 'echo "ids=$(id -u):$(id -g) tz=$TZ size=${DISPLAY_WIDTH}x${DISPLAY_HEIGHT} enc=$SELKIES_ENCODER vnc=${VNC_PASSWORD:-unset} home=$HOME"; grep ^CapEff /proc/self/status'],
             });
             assert.strictEqual(r.status, 0, r.stderr);
-            assert.match(r.stdout, new RegExp(`ids=1001:1001 tz=Europe/Berlin size=1280x720 enc=x264enc vnc=unset home=${s.dir}/config`));
+            assert.match(r.stdout, new RegExp(`ids=1001:1001 tz=Europe/Berlin size=1280x720 enc=h264enc vnc=unset home=${s.dir}/config`));
             assert.match(r.stdout, /CapEff:\s+0000000000000000/, "no capabilities are left");
             assert.match(r.stderr, /dropping root: continuing as uid 1001 gid 1001/);
         });

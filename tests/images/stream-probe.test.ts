@@ -109,11 +109,45 @@ describe("stream-probe image: the probe", function () {
         assert.ok((r.verdictMs as number) >= 3000, "the verdict came before the frames were watched for PROBE_SECONDS");
         assert.equal(r.screenshot, screenshot);
         assertPng(r.screenshot);
-        assert.match(run.stderr, /connected after \d+ ms/);
+        assert.equal(r.transport, "webrtc");
+        assert.ok((r.colours as number) >= 4, `only ${r.colours} colours counted in an animated picture`);
+        assert.match(run.stderr, /connected over WebRTC after \d+ ms/);
         assert.doesNotMatch(run.stderr, /stream-probe-screenshot/, "the screenshot was printed although PROBE_SCREENSHOT_LOG is unset");
         // The image's HEALTHCHECK reads this file's age.
         const heartbeat = fs.statSync(path.join(tmp, "stream-probe.heartbeat"));
         assert.ok(Date.now() - heartbeat.mtimeMs < 10000, "the heartbeat was not touched while probing");
+    });
+
+    it("passes on a page that decodes its stream with WebCodecs (Selkies' WebSockets client), ignoring a one-frame capability test", async () => {
+        const run = await runProbe({
+            PROBE_URL: `${open.url}webcodecs.html`,
+            PROBE_SECONDS: "3",
+            PROBE_EXPECT_WIDTH: "640",
+            PROBE_EXPECT_HEIGHT: "360",
+            PROBE_SCREENSHOT: path.join(tmp, "webcodecs.png"),
+        });
+        const r = run.result;
+        assert.equal(run.code, 0, explain(run));
+        assert.equal(r.transport, "websockets");
+        assert.equal(r.codec, "video/VP8");
+        assert.equal(r.width, 640);
+        assert.equal(r.height, 360);
+        assert.ok((r.framesDecoded as number) >= 15, `only ${r.framesDecoded} frames in 3 s`);
+        assert.ok((r.colours as number) >= 4, `only ${r.colours} colours counted in an animated picture`);
+        assert.equal(r.roundTripTimeMs, null);
+        assert.match(run.stderr, /connected over WebSockets after \d+ ms/);
+        assert.match(r.detail as string, /over websockets, \d+ colours/);
+        assertPng(r.screenshot);
+    });
+
+    it("fails with blank-picture when the decoded frames advance but show one flat colour", async () => {
+        const run = await runProbe({ PROBE_URL: `${open.url}webcodecs.html?blank=1`, PROBE_SECONDS: "2", PROBE_SCREENSHOT: path.join(tmp, "blank.png") });
+        assert.equal(run.code, 1, explain(run));
+        assert.equal(run.result.reason, "blank-picture", explain(run));
+        assert.ok((run.result.framesDecoded as number) > 0, "a blank picture still streams frames");
+        assert.match(run.result.detail as string, /PROBE_MIN_COLOURS=4/);
+        const off = await runProbe({ PROBE_URL: `${open.url}webcodecs.html?blank=1`, PROBE_SECONDS: "2", PROBE_MIN_COLOURS: "0", PROBE_SCREENSHOT: path.join(tmp, "blank-ok.png") });
+        assert.equal(off.code, 0, `PROBE_MIN_COLOURS=0 turns the check off: ${explain(off)}`);
     });
 
     it("with PROBE_SCREENSHOT_LOG=true prints the screenshot on stderr, in lines short enough for container logs, that decode to the same PNG", async () => {
@@ -224,6 +258,8 @@ describe("stream-probe image: the probe", function () {
             ["both password variables", { PROBE_PASSWORD: "a", PROBE_PASSWORD_FILE: "/nonexistent/password" }, "PROBE_PASSWORD_FILE"],
             ["PROBE_CHROMIUM missing", { PROBE_CHROMIUM: "/nonexistent/chromium" }, "PROBE_CHROMIUM"],
             ["PROBE_SCREENSHOT_LOG neither true nor false", { PROBE_SCREENSHOT_LOG: "yes" }, "PROBE_SCREENSHOT_LOG"],
+            ["PROBE_TREAT_AS_SECURE neither true nor false", { PROBE_TREAT_AS_SECURE: "1" }, "PROBE_TREAT_AS_SECURE"],
+            ["PROBE_MIN_COLOURS fractional", { PROBE_MIN_COLOURS: "2.5" }, "PROBE_MIN_COLOURS"],
         ];
         for (const [name, env, variable] of cases) {
             it(name, async () => {

@@ -49,7 +49,7 @@ describe("policy pack on the program's resources (every stack file, under mocks)
             for (const type of ["kubernetes:apps/v1:Deployment", "kubernetes:batch/v1:Job", "kubernetes:core/v1:Service", "docker:index/image:Image"]) {
                 assert.ok(types.has(type), `${stack} registers no ${type}`);
             }
-            assert.ok(run.resources.filter((r) => WORKLOAD_TYPES.includes(r.type)).length >= 3, "the session, the relay and the probe");
+            assert.ok(run.resources.filter((r) => WORKLOAD_TYPES.includes(r.type)).length >= 2, "the session and the probe");
             assert.deepEqual((await violationsOf(run, stack, "mandatory")).map((v) => `${v.policy}: ${v.message}`), []);
         });
 
@@ -57,6 +57,14 @@ describe("policy pack on the program's resources (every stack file, under mocks)
             assert.deepEqual((await violationsOf(await runOf(stack), stack, "advisory")).map((v) => `${v.policy}: ${v.message}`), []);
         });
     }
+
+    it("Pulumi.dev.yaml over WebRTC: the TURN relay passes every mandatory and advisory policy too", async () => {
+        const run = await runProgram({ stack: "dev", config: { sessionTestTransport: "webrtc" }, env: { GHCR_TOKEN: "test-double-token" } });
+        assert.equal(run.error, undefined, run.error?.message);
+        assert.ok(run.resources.some((r) => r.type === "kubernetes:apps/v1:Deployment" && r.name === "session-test-turn"), "no relay to judge");
+        assert.deepEqual((await violationsOf(run, "dev", "mandatory")).map((v) => `${v.policy}: ${v.message}`), []);
+        assert.deepEqual((await violationsOf(run, "dev", "advisory")).map((v) => `${v.policy}: ${v.message}`), []);
+    });
 
     it("the program's session Deployment is judged as a session: without its /dev/shm or its security context it fails", async () => {
         const run = await runOf("dev");

@@ -2,8 +2,9 @@
 // @ts-check
 /*
  * stream-probe: proves that a StreamSpace session streams video. It opens the session's web client
- * in headless Chromium with the session's basic-auth credentials, waits for the WebRTC connection,
- * and passes only when video frames are decoded and keep advancing for PROBE_SECONDS.
+ * in headless Chromium with the session's basic-auth credentials, waits for the stream (Selkies over
+ * WebSockets or over WebRTC), and passes only when video frames are decoded, keep advancing for
+ * PROBE_SECONDS and show a picture (not a blank screen).
  *
  * Interface (used by the SessionTest Job; keep it stable):
  *
@@ -17,15 +18,22 @@
  *     PROBE_EXPECT_WIDTH     when set (with PROBE_EXPECT_HEIGHT), the decoded resolution must match;
  *     PROBE_EXPECT_HEIGHT    the browser window is also given this size
  *     PROBE_TIMEOUT_SECONDS  deadline for reaching the page, connecting and the first frame (default 120)
+ *     PROBE_MIN_COLOURS      fewest distinct colours a decoded frame must show (default 4; 0 turns the
+ *                            blank-picture check off)
+ *     PROBE_TREAT_AS_SECURE  "true": treat PROBE_URL's origin as a secure context although it is plain
+ *                            http on another host (a probe inside the cluster network); a person's
+ *                            browser needs HTTPS or localhost for Selkies' WebSockets client
  *     PROBE_SCREENSHOT       where the PNG of the streamed page is written (default /tmp/stream-probe.png)
  *     PROBE_SCREENSHOT_LOG   "true": also print that PNG on stderr, so that it outlives the pod (below)
  *     PROBE_CHROMIUM         Chromium executable (default /usr/bin/chromium)
  *
  *   Output: progress on stderr; exactly one JSON line on stdout at the end:
- *     {"verdict":"pass"|"fail","reason":null|"unreachable"|"unauthorized"|"no-ice-connection"|
- *      "no-frames"|"frozen-frames"|"wrong-resolution"|"low-fps"|"bad-config"|"probe-error",
- *      "detail":"...","framesDecoded":N,"fps":N,"width":N,"height":N,"roundTripTimeMs":N|null,
- *      "codec":"video/H264"|...|null,"connectMs":N|null,"verdictMs":N|null,"screenshot":"path"|null}
+ *     {"verdict":"pass"|"fail","reason":null|"unreachable"|"unauthorized"|"insecure-context"|
+ *      "no-connection"|"no-ice-connection"|"no-frames"|"frozen-frames"|"blank-picture"|
+ *      "wrong-resolution"|"low-fps"|"bad-config"|"probe-error",
+ *      "detail":"...","transport":"websockets"|"webrtc"|null,"framesDecoded":N,"fps":N,"width":N,
+ *      "height":N,"colours":N|null,"roundTripTimeMs":N|null,"codec":"video/H264"|...|null,
+ *      "connectMs":N|null,"verdictMs":N|null,"screenshot":"path"|null}
  *     framesDecoded and fps cover the measured window; connectMs and verdictMs count from the moment
  *     the page has loaded (null when that point was not reached); screenshot is null when no page
  *     could be shown.
@@ -38,8 +46,11 @@
  *
  *   Exit status: 0 pass, 1 failed probe, 2 bad configuration (nothing launched).
  *
- * It finds the stream on any page: an init script keeps every RTCPeerConnection the page creates, and
- * the probe reads their getStats(). The password is never printed, never put on a command line, and
+ * It finds the stream on any page: an init script wraps what a web client decodes video with. Over
+ * WebSockets (Selkies' default) the page decodes H.264 with WebCodecs: every VideoDecoder it creates
+ * counts its output frames, their size and, once a second, the distinct colours of a downscaled
+ * copy. Over WebRTC every RTCPeerConnection is kept and the probe reads its getStats(); the colours
+ * come from the <video> element the track plays in. The password is never printed, never put on a command line, and
  * not passed to Chromium's environment; Playwright answers the browser's auth challenge with it, for
  * the session's origin only.
  */
@@ -67,8 +78,10 @@ const FIRST_FRAME_GRACE_MS = 5000;
 const HEARTBEAT_FILE = path.join(os.tmpdir(), "stream-probe.heartbeat");
 /** Beyond every deadline of the configuration: a probe still running then is stuck in the browser. */
 const WATCHDOG_GRACE_SECONDS = 60;
-/** Where the init script keeps the page's peer connections. */
-const PEERS_KEY = "__streamProbePeers";
+/** Where the init script keeps what it learns about the page's streams. */
+const PAGE_STATE_KEY = "__streamProbe";
+/** Side of the grid a frame is scaled down to before its colours are counted. */
+const COLOUR_GRID = { width: 64, height: 36 };
 /** Marks the screenshot's lines on stderr (PROBE_SCREENSHOT_LOG). */
 const SCREENSHOT_LOG_MARK = "stream-probe-screenshot";
 /** Well below the 16 KiB at which container runtimes split a log line. */
@@ -78,24 +91,36 @@ const SCREENSHOT_LOG_LINE = 4096;
  * @typedef {{
  *   url: URL, user: string, password: string | undefined, seconds: number, minFps: number,
  *   expectWidth: number | undefined, expectHeight: number | undefined, timeoutSeconds: number,
- *   screenshot: string, screenshotLog: boolean, chromium: string
+ *   minColours: number, treatAsSecure: boolean, screenshot: string, screenshotLog: boolean,
+ *   chromium: string
  * }} ProbeConfig
  *
- * @typedef {"unreachable"|"unauthorized"|"no-ice-connection"|"no-frames"|"frozen-frames"|
- *   "wrong-resolution"|"low-fps"|"bad-config"|"probe-error"} FailureReason
+ * @typedef {"unreachable"|"unauthorized"|"insecure-context"|"no-connection"|"no-ice-connection"|
+ *   "no-frames"|"frozen-frames"|"blank-picture"|"wrong-resolution"|"low-fps"|"bad-config"|
+ *   "probe-error"} FailureReason
+ * @typedef {"websockets"|"webrtc"} Transport
  *
  * @typedef {{
- *   verdict: "pass"|"fail", reason: FailureReason | null, detail: string, framesDecoded: number,
- *   fps: number, width: number, height: number, roundTripTimeMs: number | null, codec: string | null,
+ *   verdict: "pass"|"fail", reason: FailureReason | null, detail: string,
+ *   transport: Transport | null, framesDecoded: number, fps: number, width: number, height: number,
+ *   colours: number | null, roundTripTimeMs: number | null, codec: string | null,
  *   connectMs: number | null, verdictMs: number | null, screenshot: string | null
  * }} ProbeResult
  *
  * @typedef {{ connection: string, ice: string }} PeerState
  * @typedef {{
- *   key: string, framesDecoded: number, width: number, height: number, codec: string | null,
- *   roundTripTimeMs: number | null
+ *   key: string, transport: Transport, framesDecoded: number, width: number, height: number,
+ *   codec: string | null, roundTripTimeMs: number | null, colours: number | null
  * }} VideoStats
- * @typedef {{ peers: PeerState[], video: VideoStats | null }} Sample
+ * @typedef {{ frames: number, width: number, height: number, codec: string | null, colours: number | null, colouredAt: number }} DecoderCount
+ * @typedef {{
+ *   secureContext: boolean, webCodecs: boolean, openSockets: number, peers: PeerState[],
+ *   video: VideoStats | null
+ * }} Sample
+ * @typedef {{
+ *   peers: RTCPeerConnection[], sockets: WebSocket[], decoders: DecoderCount[],
+ *   countColours: (source: CanvasImageSource, width: number, height: number) => number
+ * }} PageState
  */
 
 class ConfigError extends Error {}
@@ -148,6 +173,7 @@ function readConfig(env) {
     const seconds = number(env, "PROBE_SECONDS", 10, { min: 1 });
     const minFps = number(env, "PROBE_MIN_FPS", 5, { min: 0 });
     const timeoutSeconds = number(env, "PROBE_TIMEOUT_SECONDS", 120, { min: 1 });
+    const minColours = number(env, "PROBE_MIN_COLOURS", 4, { min: 0, integer: true });
     const expectWidth = optionalNumber(env, "PROBE_EXPECT_WIDTH", { min: 1, integer: true });
     const expectHeight = optionalNumber(env, "PROBE_EXPECT_HEIGHT", { min: 1, integer: true });
     if ((expectWidth === undefined) !== (expectHeight === undefined)) {
@@ -155,18 +181,27 @@ function readConfig(env) {
     }
 
     const screenshot = env.PROBE_SCREENSHOT || "/tmp/stream-probe.png";
-    const screenshotLogValue = (env.PROBE_SCREENSHOT_LOG ?? "").trim();
-    if (!["", "true", "false"].includes(screenshotLogValue)) {
-        throw new ConfigError(`PROBE_SCREENSHOT_LOG="${env.PROBE_SCREENSHOT_LOG}" is not true or false: set it to true to print the screenshot on stderr, or leave it unset`);
-    }
-    const screenshotLog = screenshotLogValue === "true";
+    const screenshotLog = booleanSetting(env, "PROBE_SCREENSHOT_LOG", "to print the screenshot on stderr");
+    const treatAsSecure = booleanSetting(env, "PROBE_TREAT_AS_SECURE", "to treat PROBE_URL's origin as a secure context");
     const chromium = env.PROBE_CHROMIUM || "/usr/bin/chromium";
     try {
         fs.accessSync(chromium, fs.constants.X_OK);
     } catch {
         throw new ConfigError(`PROBE_CHROMIUM="${chromium}" is not an executable file: point it at Chromium`);
     }
-    return { url, user, password, seconds, minFps, expectWidth, expectHeight, timeoutSeconds, screenshot, screenshotLog, chromium };
+    return { url, user, password, seconds, minFps, expectWidth, expectHeight, timeoutSeconds, minColours, treatAsSecure, screenshot, screenshotLog, chromium };
+}
+
+/**
+ * A true/false variable; unset or empty is false.
+ * @param {NodeJS.ProcessEnv} env @param {string} name @param {string} purpose what "true" does, for the message
+ */
+function booleanSetting(env, name, purpose) {
+    const value = (env[name] ?? "").trim();
+    if (!["", "true", "false"].includes(value)) {
+        throw new ConfigError(`${name}="${env[name]}" is not true or false: set it to true ${purpose}, or leave it unset`);
+    }
+    return value === "true";
 }
 
 /**
@@ -254,28 +289,111 @@ function httpStatus(url, headers, timeoutMs) {
     });
 }
 
-/** Runs in the page before its own scripts: keeps every RTCPeerConnection it creates. */
-function keepPeerConnections(/** @type {string} */ key) {
-    const Original = window.RTCPeerConnection;
-    if (!Original) return;
-    /** @type {RTCPeerConnection[]} */
-    const peers = [];
-    Object.defineProperty(window, key, { value: peers });
-    class KeptPeerConnection extends Original {
-        /** @param {RTCConfiguration} [configuration] */
-        constructor(configuration) {
-            super(configuration);
-            peers.push(this);
+/**
+ * Runs in the page before its own scripts: keeps every RTCPeerConnection and WebSocket it creates,
+ * and counts what every VideoDecoder it creates puts out (WebCodecs, Selkies' WebSockets client).
+ * @param {string} key
+ * @param {{ width: number, height: number }} grid
+ */
+function instrumentPage(key, grid) {
+    /** @type {PageState} */
+    const state = {
+        peers: [],
+        sockets: [],
+        decoders: [],
+        countColours(source, width, height) {
+            if (!width || !height) return 0;
+            const canvas = new OffscreenCanvas(grid.width, grid.height);
+            const ctx = /** @type {OffscreenCanvasRenderingContext2D} */ (canvas.getContext("2d", { willReadFrequently: true }));
+            ctx.drawImage(source, 0, 0, grid.width, grid.height);
+            const pixels = ctx.getImageData(0, 0, grid.width, grid.height).data;
+            const seen = new Set();
+            // 4 bits a channel: encoder noise on a flat screen does not count as colours.
+            for (let i = 0; i < pixels.length; i += 4) seen.add(((pixels[i] >> 4) << 8) | ((pixels[i + 1] >> 4) << 4) | (pixels[i + 2] >> 4));
+            return seen.size;
+        },
+    };
+    Object.defineProperty(window, key, { value: state });
+
+    const OriginalPeer = window.RTCPeerConnection;
+    if (OriginalPeer) {
+        class KeptPeerConnection extends OriginalPeer {
+            /** @param {RTCConfiguration} [configuration] */
+            constructor(configuration) {
+                super(configuration);
+                state.peers.push(this);
+            }
+        }
+        window.RTCPeerConnection = KeptPeerConnection;
+        // Older clients reach for the prefixed name.
+        Object.defineProperty(window, "webkitRTCPeerConnection", { value: KeptPeerConnection, configurable: true, writable: true });
+    }
+
+    const OriginalSocket = window.WebSocket;
+    class KeptWebSocket extends OriginalSocket {
+        /** @param {string | URL} url @param {string | string[]} [protocols] */
+        constructor(url, protocols) {
+            super(url, protocols);
+            state.sockets.push(this);
         }
     }
-    window.RTCPeerConnection = KeptPeerConnection;
-    // Older clients reach for the prefixed name.
-    Object.defineProperty(window, "webkitRTCPeerConnection", { value: KeptPeerConnection, configurable: true, writable: true });
+    window.WebSocket = KeptWebSocket;
+
+    const OriginalDecoder = window.VideoDecoder;
+    if (OriginalDecoder) {
+        class CountingVideoDecoder extends OriginalDecoder {
+            /** @param {VideoDecoderInit} init */
+            constructor(init) {
+                const output = init.output;
+                /** @type {DecoderCount} */
+                const decoded = { frames: 0, width: 0, height: 0, codec: null, colours: null, colouredAt: 0 };
+                super({
+                    ...init,
+                    output: (frame) => {
+                        decoded.frames += 1;
+                        decoded.width = frame.displayWidth;
+                        decoded.height = frame.displayHeight;
+                        // Before the client's own output, which may close the frame.
+                        if (performance.now() - decoded.colouredAt >= 1000) {
+                            decoded.colouredAt = performance.now();
+                            try {
+                                decoded.colours = state.countColours(frame, frame.displayWidth, frame.displayHeight);
+                            } catch {
+                                decoded.colours = null;
+                            }
+                        }
+                        output(frame);
+                    },
+                });
+                this.counted = decoded;
+                state.decoders.push(decoded);
+            }
+            /** @param {VideoDecoderConfig} config */
+            configure(config) {
+                this.counted.codec = config.codec;
+                return super.configure(config);
+            }
+        }
+        window.VideoDecoder = CountingVideoDecoder;
+    }
 }
 
 /**
- * Runs in the page: starts paused streams (a web client may wait for a click to play) and reads the
- * statistics of every kept peer connection. The busiest inbound video wins.
+ * WebCodecs codec strings ("avc1.42E01F", "vp8") as the MIME types WebRTC's statistics use.
+ * @param {string | null} codec
+ */
+function mimeTypeOf(codec) {
+    if (!codec) return null;
+    const family = codec.split(".")[0].toLowerCase();
+    /** @type {Record<string, string>} */
+    const known = { avc1: "video/H264", avc3: "video/H264", vp8: "video/VP8", vp09: "video/VP9", av01: "video/AV1", hvc1: "video/H265", hev1: "video/H265" };
+    return known[family] ?? `video/${codec}`;
+}
+
+/**
+ * Runs in the page: starts paused streams (a web client may wait for a click to play) and reads what
+ * the init script learnt. Decoded WebCodecs frames win (the WebSockets transport); else the busiest
+ * inbound WebRTC video of the kept peer connections.
  * @param {string} key
  * @returns {Promise<Sample>}
  */
@@ -287,12 +405,19 @@ async function samplePage(key) {
         // Selkies' web client shows a "start" button when autoplay was refused.
         if (button.textContent && button.textContent.trim().toLowerCase() === "start" && button.offsetParent !== null) button.click();
     }
-    /** @type {RTCPeerConnection[]} */
-    const peers = /** @type {any} */ (window)[key] || [];
+    /** @type {PageState | undefined} */
+    const state = /** @type {any} */ (window)[key];
     /** @type {Sample} */
-    const sample = { peers: [], video: null };
-    for (let i = 0; i < peers.length; i++) {
-        const pc = peers[i];
+    const sample = {
+        secureContext: window.isSecureContext,
+        webCodecs: typeof window.VideoDecoder === "function",
+        openSockets: state ? state.sockets.filter((s) => s.readyState === WebSocket.OPEN).length : 0,
+        peers: [],
+        video: null,
+    };
+    if (!state) return sample;
+    for (let i = 0; i < state.peers.length; i++) {
+        const pc = state.peers[i];
         sample.peers.push({ connection: pc.connectionState, ice: pc.iceConnectionState });
         if (pc.connectionState === "closed") continue;
         /** @type {RTCStatsReport} */
@@ -320,16 +445,41 @@ async function samplePage(key) {
         report.forEach((s) => {
             if (s.type !== "inbound-rtp" || (s.kind || s.mediaType) !== "video") return;
             const codec = s.codecId ? report.get(s.codecId) : undefined;
+            /** @type {VideoStats} */
             const video = {
                 key: `${i}/${s.id}`,
+                transport: "webrtc",
                 framesDecoded: s.framesDecoded || 0,
                 width: s.frameWidth || 0,
                 height: s.frameHeight || 0,
                 codec: codec && codec.mimeType ? codec.mimeType : null,
                 roundTripTimeMs,
+                colours: null,
             };
             if (!sample.video || video.framesDecoded > sample.video.framesDecoded) sample.video = video;
         });
+    }
+    // The WebSockets stream: the busiest decoder, once past the single frames a client decodes to
+    // test what the browser supports. A WebRTC stream with frames wins.
+    let busiest = -1;
+    state.decoders.forEach((d, i) => {
+        if (d.frames >= 2 && (busiest < 0 || d.frames > state.decoders[busiest].frames)) busiest = i;
+    });
+    if (busiest >= 0 && !(sample.video && sample.video.framesDecoded > 0)) {
+        const d = state.decoders[busiest];
+        sample.video = { key: `decoder/${busiest}`, transport: "websockets", framesDecoded: d.frames, width: d.width, height: d.height, codec: d.codec, roundTripTimeMs: null, colours: d.colours };
+        return sample;
+    }
+    if (sample.video && sample.video.framesDecoded > 0) {
+        // The colours of the picture the <video> element shows (the track the busiest stream plays in).
+        const playing = Array.from(document.querySelectorAll("video")).find((v) => v.srcObject && v.videoWidth > 0);
+        if (playing) {
+            try {
+                sample.video.colours = state.countColours(playing, playing.videoWidth, playing.videoHeight);
+            } catch {
+                sample.video.colours = null;
+            }
+        }
     }
     return sample;
 }
@@ -347,7 +497,9 @@ async function sampleOnce(page) {
     } catch {
         fs.writeFileSync(HEARTBEAT_FILE, "");
     }
-    return page.evaluate(samplePage, PEERS_KEY);
+    const sample = await page.evaluate(samplePage, PAGE_STATE_KEY);
+    if (sample.video) sample.video.codec = sample.video.transport === "websockets" ? mimeTypeOf(sample.video.codec) : sample.video.codec;
+    return sample;
 }
 
 /** @param {PeerState} p */
@@ -385,6 +537,8 @@ async function probe(config) {
             "--autoplay-policy=no-user-gesture-required",
             // Offer real host addresses instead of mDNS names, which a session server cannot resolve.
             "--disable-features=WebRtcHideLocalIpsWithMdns",
+            // Selkies' WebSockets client needs a secure context; only this origin, only when asked.
+            ...(config.treatAsSecure ? [`--unsafely-treat-insecure-origin-as-secure=${config.url.origin}`] : []),
         ],
     });
     /** @type {import("playwright-core").Page | undefined} */
@@ -396,7 +550,7 @@ async function probe(config) {
             viewport,
             httpCredentials: config.password === undefined ? undefined : { username: config.user, password: config.password, origin: config.url.origin },
         });
-        await context.addInitScript(keepPeerConnections, PEERS_KEY);
+        await context.addInitScript(`(${instrumentPage})(${JSON.stringify(PAGE_STATE_KEY)}, ${JSON.stringify(COLOUR_GRID)});`);
         page = await context.newPage();
         const current = page;
         try {
@@ -414,6 +568,26 @@ async function probe(config) {
         await browser.close().catch(() => undefined);
     }
     return result;
+}
+
+/**
+ * Why no stream came before the deadline, from the last sample of the page.
+ * @param {Sample} sample @param {ProbeConfig} config
+ */
+function notConnected(sample, config) {
+    if (sample.peers.length > 0) {
+        return new ProbeFailure("no-ice-connection", `no ICE connection within ${config.timeoutSeconds} s (states: ${sample.peers.map((p) => `${p.connection}/${p.ice}`).join(", ")})`);
+    }
+    if (!sample.secureContext) {
+        return new ProbeFailure(
+            "insecure-context",
+            `${config.url.origin} is not a secure context, and no stream started within ${config.timeoutSeconds} s: Selkies' WebSockets client runs only over HTTPS or from localhost (use https://, a port-forward to localhost, SELKIES_MODE=webrtc, or PROBE_TREAT_AS_SECURE=true for a probe on the cluster network)`,
+        );
+    }
+    if (sample.openSockets > 0) {
+        return new ProbeFailure("no-frames", `a WebSocket is open but no video frame was decoded within ${config.timeoutSeconds} s${sample.webCodecs ? "" : " (this browser has no WebCodecs VideoDecoder)"}`);
+    }
+    return new ProbeFailure("no-connection", `the page opened no stream within ${config.timeoutSeconds} s: no WebSocket stayed open and no RTCPeerConnection was created`);
 }
 
 /**
@@ -439,33 +613,31 @@ async function measure(config, page, deadline, result, onLoaded) {
     /** @param {Sample} sample */
     const record = (sample) => {
         if (!sample.video) return;
+        result.transport = sample.video.transport;
         result.width = sample.video.width;
         result.height = sample.video.height;
         result.codec = sample.video.codec;
+        if (sample.video.colours !== null) result.colours = sample.video.colours;
         if (sample.video.roundTripTimeMs !== null) result.roundTripTimeMs = Math.round(sample.video.roundTripTimeMs * 10) / 10;
     };
+    /** @param {Sample} sample */
+    const decoding = (sample) => sample.video !== null && sample.video.framesDecoded > 0;
 
-    // 1. The WebRTC connection.
+    // 1. The connection: an ICE connection (WebRTC), or decoded frames from the WebSocket stream.
     /** @type {Sample} */
     let sample;
     for (;;) {
         sample = await sampleOnce(page);
-        if (sample.peers.some(isConnected)) break;
+        if (sample.peers.some(isConnected) || decoding(sample)) break;
         if (sample.peers.length > 0 && sample.peers.every(hasFailed)) {
             throw new ProbeFailure("no-ice-connection", `ICE failed on all ${sample.peers.length} peer connection(s) the page created: no network path to the session (TURN?)`);
         }
-        if (Date.now() >= deadline) {
-            throw new ProbeFailure(
-                "no-ice-connection",
-                sample.peers.length === 0
-                    ? `the page created no RTCPeerConnection within ${config.timeoutSeconds} s`
-                    : `no ICE connection within ${config.timeoutSeconds} s (states: ${sample.peers.map((p) => `${p.connection}/${p.ice}`).join(", ")})`,
-            );
-        }
+        if (Date.now() >= deadline) throw notConnected(sample, config);
         await sleep(SAMPLE_INTERVAL_MS);
     }
     result.connectMs = Date.now() - loadedAt;
-    progress(`connected after ${result.connectMs} ms`);
+    result.transport = sample.video && sample.video.framesDecoded > 0 ? sample.video.transport : "webrtc";
+    progress(`connected over ${result.transport === "websockets" ? "WebSockets" : "WebRTC"} after ${result.connectMs} ms`);
 
     // 2. The first decoded frame.
     const firstFrameDeadline = Math.max(deadline, Date.now() + FIRST_FRAME_GRACE_MS);
@@ -517,11 +689,15 @@ async function measure(config, page, deadline, result, onLoaded) {
         }
     }
     const measuredSeconds = Math.round((Date.now() - windowStart) / 100) / 10;
+    if (config.minColours > 0 && result.colours !== null && result.colours < config.minColours) {
+        throw new ProbeFailure("blank-picture", `the decoded picture shows ${result.colours} colour(s), fewer than PROBE_MIN_COLOURS=${config.minColours}: a blank or one-colour screen`);
+    }
+    if (config.minColours > 0 && result.colours === null) progress("the decoded picture could not be read back; its colours were not counted");
     if (config.expectWidth !== undefined && (result.width !== config.expectWidth || result.height !== config.expectHeight)) {
         throw new ProbeFailure("wrong-resolution", `decoded ${result.width}x${result.height}, expected ${config.expectWidth}x${config.expectHeight}`);
     }
     if (result.fps < config.minFps) throw new ProbeFailure("low-fps", `${result.fps} fps over ${measuredSeconds} s, below PROBE_MIN_FPS=${config.minFps}`);
-    result.detail = `${counted} frames decoded in ${measuredSeconds} s at ${result.fps} fps, ${result.width}x${result.height} ${result.codec ?? ""}`.trim();
+    result.detail = `${counted} frames decoded in ${measuredSeconds} s at ${result.fps} fps, ${result.width}x${result.height} ${result.codec ?? ""} over ${result.transport}${result.colours === null ? "" : `, ${result.colours} colours`}`;
 }
 
 /**
@@ -565,10 +741,12 @@ function failure(fields) {
         verdict: "fail",
         reason: "probe-error",
         detail: "",
+        transport: null,
         framesDecoded: 0,
         fps: 0,
         width: 0,
         height: 0,
+        colours: null,
         roundTripTimeMs: null,
         codec: null,
         connectMs: null,

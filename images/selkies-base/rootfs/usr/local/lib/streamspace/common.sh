@@ -34,11 +34,6 @@ build_value() {
     printf '%s\n' "$default"
 }
 
-# True when Selkies-GStreamer is part of this build (offline builds leave it out).
-selkies_present() {
-    [ "$(build_value SELKIES present)" = present ]
-}
-
 # Normalises a boolean setting: prints true or false, fails on anything else.
 parse_bool() {
     case "${1,,}" in
