@@ -21,12 +21,23 @@ const COMMON_ENV: [string, string][] = [
     ["TZ", "UTC"],
 ];
 // The -selkies images' display defaults, and `auto`: the image picks NVENC, VA-API or x264 by the hardware it finds.
+// WebSockets: the one HTTP port StreamSpace's proxy carries, no TURN. StreamSpace hands a session no
+// password (only USER, SESSION_ID, PUID, PGID, TZ) and authenticates users in its own proxy, so the
+// image's basic auth is off; who may reach the pod is the cluster's NetworkPolicy (README).
 const SELKIES_ENV: [string, string][] = [
     ["DISPLAY_WIDTH", "1920"],
     ["DISPLAY_HEIGHT", "1080"],
     ["DISPLAY_DPI", "96"],
     ["SELKIES_ENCODER", "auto"],
+    ["SELKIES_MODE", "websockets"],
+    ["SELKIES_ENABLE_BASIC_AUTH", "false"],
 ];
+
+/**
+ * StreamSpace decides how to connect to a session from the Template's first port: 3000 (or 6901)
+ * is an HTTP streaming session, 8080 Guacamole, 5900 VNC. Its session Service targets 3000.
+ */
+export const STREAMSPACE_HTTP_PORT = 3000;
 
 export interface TemplateSpec {
     displayName: string;
@@ -34,12 +45,11 @@ export interface TemplateSpec {
     category: string;
     icon?: string;
     baseImage: string;
-    streamingProtocol: "selkies" | "kasmvnc" | "vnc";
     defaultResources: { memory: string; cpu: string };
     ports: { name: string; containerPort: number; protocol: "TCP" | "UDP" }[];
     env: { name: string; value: string }[];
     volumeMounts: { name: string; mountPath: string }[];
-    vnc: { enabled: boolean; port?: number; protocol?: "rfb" | "websocket" };
+    vnc: { enabled: boolean; port?: number };
     capabilities: string[];
     tags: string[];
 }
@@ -78,6 +88,8 @@ export function templateMetadata(image: CatalogImage, opts: Omit<TemplateOptions
         annotations: {
             // The CRD has no GPU capability and no scheduling fields: the need is stated here for operators.
             "streamspace.dev/gpu": image.gpu,
+            // Nor a protocol field: StreamSpace guesses it from the first port; said here for people.
+            "streamspace.dev/streaming-protocol": image.streamingProtocol,
             "streamspace.dev/source": `${opts.sourceUrl}/tree/main/${image.folder}`,
             ...(image.variantOf ? { "streamspace.dev/flavour-of": image.variantOf } : {}),
         },
@@ -89,10 +101,11 @@ export function templateFor(image: CatalogImage, opts: TemplateOptions): Templat
     if (!hasTemplate(image)) {
         throw new Error(`${image.name} (${image.metadataFile}) is a ${image.kind} image streaming '${image.streamingProtocol}'; only session images get a Template`);
     }
-    const protocol = image.streamingProtocol as TemplateSpec["streamingProtocol"];
+    const protocol = image.streamingProtocol;
     const env = protocol === "selkies" ? [...SELKIES_ENV, ...COMMON_ENV] : COMMON_ENV;
-    const vncPort = image.ports.find((p) => p.name === "vnc" || p.name === "kasmvnc");
     const gpuTags = image.gpu === "none" ? [] : ["gpu"];
+    // The HTTP streaming port first, so StreamSpace detects the session as one; the rest in metadata order.
+    const ports = [...image.ports].sort((a, b) => Number(b.port === STREAMSPACE_HTTP_PORT) - Number(a.port === STREAMSPACE_HTTP_PORT));
     return {
         apiVersion: TEMPLATE_API_VERSION,
         kind: TEMPLATE_KIND,
@@ -103,14 +116,14 @@ export function templateFor(image: CatalogImage, opts: TemplateOptions): Templat
             category: image.category,
             ...(image.icon ? { icon: image.icon } : {}),
             baseImage: opts.baseImage,
-            streamingProtocol: protocol,
             defaultResources: image.resources ? { memory: image.resources.memory, cpu: image.resources.cpu } : { ...DEFAULT_RESOURCES },
-            ports: image.ports.map((p) => ({ name: p.name, containerPort: p.port, protocol: p.protocol })),
+            ports: ports.map((p) => ({ name: p.name, containerPort: p.port, protocol: p.protocol })),
             env: env.map(([name, value]) => ({ name, value })),
             volumeMounts: [{ name: "user-home", mountPath: "/config" }],
-            vnc: vncPort
-                ? { enabled: true, port: vncPort.port, protocol: protocol === "kasmvnc" ? "websocket" : "rfb" }
-                : { enabled: false },
+            // StreamSpace's display port (its controller on main exposes only this one): the HTTP
+            // session on 3000. The images' own VNC on 5900 needs VNC_PASSWORD, which a Template
+            // cannot carry as a secret: without it the image locks VNC, so it is not offered.
+            vnc: ports.some((p) => p.port === STREAMSPACE_HTTP_PORT) ? { enabled: true, port: STREAMSPACE_HTTP_PORT } : { enabled: false },
             capabilities: ["Network", "Audio", "Clipboard"],
             tags: [...new Set([...image.tags, ...gpuTags, protocol])].sort(),
         },

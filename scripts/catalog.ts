@@ -7,10 +7,12 @@
  *                                                KEY=VALUE lines: BASE_IMAGE, OCI_* and platform args
  *   context <image>                              "<folder> <dockerfile>" relative to the repository root
  *   base <image>                                 the catalog base's name, or "external <reference>"
+ *   template-env <image>                         KEY=VALUE lines: the env of the image's StreamSpace Template
  *
  * Exit status 2 on a usage error, 1 on a catalog error; messages go to stderr.
  */
 import { CatalogImage, ImagePlatform, loadCatalog, buildArgs, sourceInfo, sourceUrl } from "../catalog";
+import { hasTemplate, templateFor } from "../components/streamspaceTemplates";
 
 const PLATFORMS: readonly ImagePlatform[] = ["linux/amd64", "linux/arm64"];
 
@@ -90,8 +92,13 @@ function run(argv: string[]): string[] {
             const image = imageArg();
             return ["external" in image.base ? `external ${image.base.external}` : image.base.image];
         }
+        case "template-env": {
+            const image = imageArg();
+            if (!hasTemplate(image)) throw new UsageError(`${image.name} is a ${image.kind} image: it has no StreamSpace Template`);
+            return templateFor(image, { baseImage: image.name, namespace: "streamspace", sourceUrl: sourceUrl() }).spec.env.map((e) => `${e.name}=${e.value}`);
+        }
         default:
-            throw new UsageError(`unknown command '${command ?? ""}'; commands: order, build-args, context, base`);
+            throw new UsageError(`unknown command '${command ?? ""}'; commands: order, build-args, context, base, template-env`);
     }
 }
 

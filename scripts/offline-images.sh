@@ -402,6 +402,10 @@ test_image() {
     local log="$ARTIFACTS/logs/test-image-$name.log"
     local -a probe=()
     if [ -n "${BUILT_REF[$PROBE_IMAGE_NAME]:-}" ]; then probe=(--probe-image "${BUILT_REF[$PROBE_IMAGE_NAME]}"); fi
+    # A session image is also started the way StreamSpace starts it, with its Template's env.
+    if [ "${KIND[$name]:-}" = session ] && catalog template-env "$name" >"$ARTIFACTS/logs/template-env-$name" 2>/dev/null; then
+        probe+=(--streamspace-env "$ARTIFACTS/logs/template-env-$name")
+    fi
     if [ ! -f "$TEST_IMAGE_SCRIPT" ]; then
         check_fail "test-image $name: $TEST_IMAGE_SCRIPT is missing"
         return 0

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Runs a StreamSpace session image and checks it against the image standard (images/README.md):
-#   scripts/test-image.sh [--no-stream] [--probe-image REF] [--artifacts DIR] [--timeout SECONDS] IMAGE
+#   scripts/test-image.sh [--no-stream] [--probe-image REF] [--streamspace-env FILE] [--artifacts DIR]
+#                         [--timeout SECONDS] IMAGE
 # CONTAINER_ENGINE=podman uses Podman instead of Docker. Prints one line per check (PASS, FAIL or
 # SKIP with the reason) and a summary; exits non-zero when any check fails. The stream checks run
 # the stream probe (images/stream-probe) from this checkout in Debian's Chromium against the
 # session, over WebSockets on both web ports; with --probe-image, that probe image also streams from
-# a WebRTC session, inside its network namespace; --no-stream skips them.
+# a WebRTC session, inside its network namespace; with --streamspace-env (KEY=VALUE lines: the env of
+# the image's StreamSpace Template, `scripts/catalog.ts template-env`), the image is also started the
+# way StreamSpace starts a session and must stream on port 3000; --no-stream skips them.
 set -euo pipefail
 
 ENGINE=${CONTAINER_ENGINE:-docker}
@@ -18,6 +21,7 @@ PROBE_CHROMIUM=${PROBE_CHROMIUM:-/usr/bin/chromium}
 PROBE_EXTRA=()
 PROBE_RESULT=
 PROBE_IMAGE=
+STREAMSPACE_ENV=
 ARTIFACTS=
 PASSWORD="test-$$-$RANDOM"
 AUTH_USER=tester
@@ -71,6 +75,7 @@ parse_args() {
             --offline) ;;
             --artifacts) ARTIFACTS=${2:?--artifacts needs a folder}; shift ;;
             --probe-image) PROBE_IMAGE=${2:?--probe-image needs an image reference}; shift ;;
+            --streamspace-env) STREAMSPACE_ENV=${2:?--streamspace-env needs a file}; shift ;;
             --timeout) TIMEOUT=${2:?--timeout needs seconds}; shift ;;
             -h | --help) usage ;;
             -*) echo "unknown option $1" >&2; usage ;;
@@ -190,10 +195,13 @@ check_selkies() {
 # session's password (from a file, never on a command line); its JSON line goes to $PROBE_RESULT.
 probe() {
     local label=$1 port=$2 password_file
+    local -a auth=()
     shift 2
     password_file=$(mktemp)
     printf '%s' "$PASSWORD" >"$password_file"
-    PROBE_RESULT=$(env PROBE_URL="http://127.0.0.1:$port/" PROBE_USER="$AUTH_USER" PROBE_PASSWORD_FILE="$password_file" \
+    # An empty PASSWORD: a session without basic auth (as StreamSpace starts it).
+    if [ -n "$PASSWORD" ]; then auth=(PROBE_USER="$AUTH_USER" PROBE_PASSWORD_FILE="$password_file"); fi
+    PROBE_RESULT=$(env PROBE_URL="http://127.0.0.1:$port/" "${auth[@]}" \
         PROBE_SECONDS=5 PROBE_EXPECT_WIDTH="$WIDTH" PROBE_EXPECT_HEIGHT="$HEIGHT" PROBE_TIMEOUT_SECONDS=60 \
         PROBE_CHROMIUM="$PROBE_CHROMIUM" PROBE_SCREENSHOT="${ARTIFACTS:-/tmp}/stream-$label.png" "$@" \
         node "$PROBE" 2>"${ARTIFACTS:-/tmp}/stream-$label.log" || true)
@@ -384,6 +392,40 @@ check_webrtc() {
     "$ENGINE" rm -f "$name" >/dev/null 2>&1 || true
 }
 
+# The image started exactly as StreamSpace's agent starts a session: the Template's env and the five
+# variables the agent adds, no password, no security context, Docker's 64 MB /dev/shm; reached on
+# 3000, the port its Service targets.
+check_streamspace_boot() {
+    local name="$RUN_ID-streamspace" saved port kv logs
+    local -a env=(-e USER=streamspace-user -e SESSION_ID=session-test -e PUID=1000 -e PGID=1000 -e TZ=UTC)
+    if [ "$STREAM" = no ] || [ -z "$STREAMSPACE_ENV" ]; then
+        skip "started as StreamSpace starts it: needs --streamspace-env (scripts/catalog.ts template-env IMAGE)"
+        return
+    fi
+    while IFS= read -r kv; do
+        [ -n "$kv" ] && env+=(-e "$kv")
+    done <"$STREAMSPACE_ENV"
+    CONTAINERS+=("$name")
+    "$ENGINE" run -d --name "$name" --shm-size=64m "${env[@]}" -p 127.0.0.1::3000 "$IMAGE" >/dev/null
+    if ! wait_healthy "$name"; then
+        fail "started as StreamSpace starts it: never healthy"
+        return
+    fi
+    port=$(host_port "$name" 3000)
+    saved=$PASSWORD
+    PASSWORD=
+    probe streamspace "$port" "${PROBE_EXTRA[@]}"
+    PASSWORD=$saved
+    if [ "$(probe_field verdict)" = pass ]; then
+        pass "started as StreamSpace starts it (Template env, 64 MB /dev/shm, no password), streams on 3000: $(probe_field detail)"
+    else
+        fail "started as StreamSpace starts it: $(probe_field reason): $(probe_field detail) (log: ${ARTIFACTS:-/tmp}/stream-streamspace.log)"
+    fi
+    logs=$("$ENGINE" logs "$name" 2>&1 || true)
+    if grep -q "disable-dev-shm-usage" <<<"$logs"; then pass "small /dev/shm: the application adapted (--disable-dev-shm-usage)"; fi
+    "$ENGINE" rm -f "$name" >/dev/null 2>&1 || true
+}
+
 check_stop() {
     local name=$1 started elapsed code
     started=$(date +%s%N)
@@ -448,6 +490,7 @@ main() {
     check_puid
     check_other_uid
     check_webrtc
+    check_streamspace_boot
     echo
     echo "$passed passed, $failed failed, $skipped skipped"
     [ "$failed" -eq 0 ]

@@ -126,11 +126,14 @@ describe("StreamSpace Templates", () => {
         assert.match(broken((t) => delete t.spec.baseImage).join("\n"), /spec\.baseImage: required/);
         assert.match(broken((t) => (t.spec.ports[0].containerPort = "8080")).join("\n"), /containerPort: expected an integer/);
         assert.match(broken((t) => (t.spec.defaultResource = t.spec.defaultResources)).join("\n"), /spec\.defaultResource: not allowed/);
-        assert.match(broken((t) => (t.spec.streamingProtocol = "guacamole")).join("\n"), /streamingProtocol/);
+        // Fields the CRD does not know: the API server would prune them, kubectl apply refuses them.
+        assert.match(broken((t) => (t.spec.streamingProtocol = "selkies")).join("\n"), /spec\.streamingProtocol: not allowed/);
+        assert.match(broken((t) => (t.spec.vnc.protocol = "rfb")).join("\n"), /spec\.vnc\.protocol: not allowed/);
+        assert.match(broken((t) => (t.spec.nodeSelector = { gpu: "true" })).join("\n"), /spec\.nodeSelector: not allowed/);
         assert.match(broken((t) => (t.apiVersion = "stream.streamspace.io/v1alpha1")).join("\n"), /apiVersion/);
     });
 
-    it("a -selkies Template states the protocol, the 8080 port, the standard env and the /config home", async () => {
+    it("a -selkies Template is detected by StreamSpace as an HTTP streaming session: 3000 first, WebSockets, no password asked, the /config home", async () => {
         const run = await runProgram({ stack: "staging", config: { ...ghcr, templatesDir: tempDir() }, env: token });
         const chrome = templatesOf(run).find((t) => t.metadata.name === "chrome-selkies")!;
         const meta = loadCatalog().get("chrome-selkies");
@@ -140,14 +143,18 @@ describe("StreamSpace Templates", () => {
         assert.equal(chrome.spec.displayName, meta.title);
         assert.equal(chrome.spec.description, meta.description);
         assert.equal(chrome.spec.category, meta.category);
-        assert.equal(chrome.spec.streamingProtocol, "selkies");
-        assert.deepEqual(chrome.spec.ports[0], { name: "selkies", containerPort: 8080, protocol: "TCP" });
+        assert.equal(chrome.metadata.annotations["streamspace.dev/streaming-protocol"], "selkies");
+        // StreamSpace reads the protocol from the first port: 3000 is an HTTP streaming session, 8080 would be Guacamole.
+        assert.deepEqual(chrome.spec.ports[0], { name: "web", containerPort: 3000, protocol: "TCP" });
+        assert.deepEqual(chrome.spec.ports.map((p) => p.containerPort), [3000, 8080, 5900, 6080]);
         const env = Object.fromEntries(chrome.spec.env.map((e) => [e.name, e.value]));
         assert.equal(env.SELKIES_ENCODER, "auto", "a fixed encoder keeps GPU encoders from ever being picked");
+        assert.equal(env.SELKIES_MODE, "websockets", "WebRTC would need a TURN server StreamSpace does not provide");
+        assert.equal(env.SELKIES_ENABLE_BASIC_AUTH, "false", "StreamSpace gives a session no password; its own proxy authenticates");
         assert.deepEqual([env.PUID, env.PGID, env.TZ], ["1000", "1000", "UTC"]);
         assert.deepEqual([env.DISPLAY_WIDTH, env.DISPLAY_HEIGHT, env.DISPLAY_DPI], ["1920", "1080", "96"]);
         assert.deepEqual(chrome.spec.volumeMounts, [{ name: "user-home", mountPath: "/config" }]);
-        assert.deepEqual(chrome.spec.vnc, { enabled: true, port: 5900, protocol: "rfb" });
+        assert.deepEqual(chrome.spec.vnc, { enabled: true, port: 3000 });
         assert.deepEqual(chrome.spec.defaultResources, meta.resources);
         for (const tag of meta.tags) assert.ok(chrome.spec.tags.includes(tag), `tag ${tag} missing`);
     });
@@ -155,9 +162,9 @@ describe("StreamSpace Templates", () => {
     it("a KasmVNC flavour streams kasmvnc on 3000, with LinuxServer's env and no Selkies settings", () => {
         const image = loadCatalog(validCatalog()).get("app-kasmvnc");
         const t = templateFor(image, { baseImage: `ghcr.io/acme/app-kasmvnc@sha256:${DIGEST}`, namespace: "ns", sourceUrl: "https://example.test/r" });
-        assert.equal(t.spec.streamingProtocol, "kasmvnc");
+        assert.equal(t.metadata.annotations["streamspace.dev/streaming-protocol"], "kasmvnc");
         assert.deepEqual(t.spec.ports, [{ name: "kasmvnc", containerPort: 3000, protocol: "TCP" }]);
-        assert.deepEqual(t.spec.vnc, { enabled: true, port: 3000, protocol: "websocket" });
+        assert.deepEqual(t.spec.vnc, { enabled: true, port: 3000 });
         assert.deepEqual(t.spec.env.map((e) => e.name).sort(), ["PGID", "PUID", "TZ"]);
         assert.equal(t.metadata.annotations["streamspace.dev/flavour-of"], "app");
         assert.ok(t.spec.tags.includes("kasmvnc"));

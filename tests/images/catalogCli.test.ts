@@ -3,6 +3,7 @@ import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as path from "path";
 import { buildArgs, loadCatalog, sourceInfo, sourceUrl } from "../../catalog";
+import { templateFor } from "../../components/streamspaceTemplates";
 import { ROOT } from "../harness";
 
 function catalog(...args: string[]): { status: number | null; stdout: string; stderr: string } {
@@ -31,6 +32,17 @@ describe("scripts/catalog.ts", () => {
         });
         assert.deepStrictEqual(r.stdout.trim().split("\n"), Object.entries(expected).map(([k, v]) => `${k}=${v}`));
         assert.ok(r.stdout.includes("BROWSER=chromium\n"));
+    });
+
+    it("template-env prints the env of the image's StreamSpace Template, and refuses an image without one", () => {
+        const r = catalog("template-env", "chrome-selkies");
+        assert.strictEqual(r.status, 0, r.stderr);
+        const template = templateFor(loadCatalog().get("chrome-selkies"), { baseImage: "x", namespace: "streamspace", sourceUrl: sourceUrl() });
+        assert.deepStrictEqual(r.stdout.trim().split("\n"), template.spec.env.map((e) => `${e.name}=${e.value}`));
+        assert.ok(r.stdout.includes("SELKIES_ENABLE_BASIC_AUTH=false\n"));
+        const base = catalog("template-env", "selkies-base");
+        assert.strictEqual(base.status, 2);
+        assert.match(base.stderr, /selkies-base is a base image: it has no StreamSpace Template/);
     });
 
     it("an image on a catalog base needs --base-image, and says so", () => {

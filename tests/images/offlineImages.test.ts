@@ -24,6 +24,7 @@ case $cmd in
   base) if [ "$image" != chrome-selkies ]; then echo "external docker.io/library/debian:bookworm-slim@sha256:3783cc01"; else echo selkies-base; fi ;;
   context) echo "images/$image Dockerfile" ;;
   build-args) echo "BASE_IMAGE=$7"; echo "OCI_TITLE=Title of $image" ;;
+  template-env) echo "SELKIES_ENABLE_BASIC_AUTH=false" ;;
 esac`,
     buildah: `
 tag=""; prev=""
@@ -171,7 +172,12 @@ describe("scripts/offline-images.sh (with test doubles for buildah, podman and d
         assert.match(r.out, /PASS screenshot chrome-selkies \(1280x720, 4 colours on screen\)/);
         assert.ok(fs.existsSync(path.join(dir, "artifacts", "chrome-selkies.png")));
         const artifacts = path.join(dir, "artifacts", "stream-chrome-selkies");
-        assert.ok(r.calls.some((c) => c.startsWith(`test-image --artifacts ${artifacts} localhost/streamspace-offline/chrome-selkies@sha256:`)), r.calls.join("\n"));
+        // A session image is also started as StreamSpace starts it, with its Template's env.
+        const envFile = path.join(dir, "artifacts", "logs", "template-env-chrome-selkies");
+        assert.ok(r.calls.some((c) => c.startsWith(`test-image --artifacts ${artifacts} --streamspace-env ${envFile} localhost/streamspace-offline/chrome-selkies@sha256:`)), r.calls.join("\n"));
+        assert.equal(fs.readFileSync(envFile, "utf8"), "SELKIES_ENABLE_BASIC_AUTH=false\n");
+        // The base has no Template.
+        assert.ok(r.calls.some((c) => c.startsWith(`test-image --artifacts ${path.join(dir, "artifacts", "stream-selkies-base")} localhost/`)), r.calls.join("\n"));
         // Per session image: build, ready, screenshot, stop, plus test-image's 1 passed and 1 skipped;
         // the tool image: its build, and its boot skipped.
         assert.equal(summary(r.out), "11 passed, 0 failed, 3 skipped");
