@@ -422,7 +422,11 @@ check_streamspace_boot() {
         fail "started as StreamSpace starts it: $(probe_field reason): $(probe_field detail) (log: ${ARTIFACTS:-/tmp}/stream-streamspace.log)"
     fi
     logs=$("$ENGINE" logs "$name" 2>&1 || true)
-    if grep -q "disable-dev-shm-usage" <<<"$logs"; then pass "small /dev/shm: the application adapted (--disable-dev-shm-usage)"; fi
+    if grep -q '^\[app\] WARNING: /dev/shm is 64 MB' <<<"$logs"; then
+        pass "64 MB /dev/shm: the application was told (STREAMSPACE_SMALL_SHM=1)$(grep -m 1 -o 'small /dev/shm: .*' <<<"$logs" | sed 's/^/; it adapted: /')"
+    else
+        fail "64 MB /dev/shm: run-app did not warn about it, so the application was not told"
+    fi
     "$ENGINE" rm -f "$name" >/dev/null 2>&1 || true
 }
 
