@@ -1,4 +1,6 @@
+import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
+import { parse } from "yaml";
 import { z } from "zod";
 import { GithubConfig, githubSection } from "./github";
 import { GpuConfig, gpuSection } from "./gpu";
@@ -9,6 +11,7 @@ import { ConfigError, PROJECT, Problem } from "./problems";
 import { RegistryConfig, registrySection } from "./registry";
 import { Section, SectionContext } from "./section";
 import { SessionTestConfig, sessionTestSection } from "./sessionTest";
+import { misplacedKeysMessage, misplacedStackFileKeys } from "./stackFile";
 import { TemplatesConfig, templatesSection } from "./templates";
 
 export { ConfigError, PROJECT, formatProblems } from "./problems";
@@ -60,6 +63,23 @@ export interface ParseOptions {
     env?: Readonly<Record<string, string | undefined>>;
     /** Every image name in the catalog. */
     imageNames: readonly string[];
+    /**
+     * The full keys (`streamspace-images:registryToken`) whose values reached the program encrypted
+     * (set with `--secret`). Undefined: unknown, and plaintext secrets are not looked for.
+     */
+    secretKeys?: ReadonlySet<string>;
+}
+
+/**
+ * Namespaces whose keys this program leaves to others: the providers it uses read their own
+ * (`kubernetes:context`, `aws:region`), and `pulumi:` holds the engine's. Any other namespace is a
+ * mistake (`streamspace:registryOwner`) that would be ignored without a word.
+ */
+export const PROVIDER_NAMESPACES = ["pulumi", "aws", "gcp", "kubernetes", "docker", "github", "random"] as const;
+
+/** How a value nobody should see in a log is shown instead: its length only. */
+function hidden(value: string): string {
+    return `(hidden: ${value.length} character${value.length === 1 ? "" : "s"})`;
 }
 
 function shellQuote(value: string): string {
@@ -102,12 +122,15 @@ export function parseStackConfig(raw: Readonly<Record<string, string>>, opts: Pa
     const env = opts.env ?? {};
     const problems: Problem[] = [];
     const values: Record<string, string> = {};
+    const foreign: [string, string, string][] = [];
     for (const [fullKey, value] of Object.entries(raw)) {
         const [namespace, key] = fullKey.includes(":") ? fullKey.split(/:(.*)/s, 2) : [PROJECT, fullKey];
         if (namespace === PROJECT) values[key] = value;
+        else if (!(PROVIDER_NAMESPACES as readonly string[]).includes(namespace)) foreign.push([fullKey, namespace, key]);
     }
     const keys = declaredKeys();
     const known = new Map(keys.map((k) => [k.key, k]));
+    const isSecretValue = (fullKey: string) => opts.secretKeys?.has(fullKey) ?? false;
     const setCommand = (key: string, value?: string) => {
         const k = known.get(key);
         const example = value ?? k?.example ?? "<value>";
@@ -121,19 +144,46 @@ export function parseStackConfig(raw: Readonly<Record<string, string>>, opts: Pa
         return typeof value === "string" ? value : JSON.stringify(value);
     };
 
+    // Moves a value to the right key without ever printing it: the shell reads it from the old key.
+    const moveCommand = (from: string, to: string, fromFull: string): string => {
+        const secret = known.get(to)?.secret || isSecretValue(fromFull) ? " --secret" : "";
+        const get = `pulumi config get ${shellQuote(from)} --stack ${opts.stack}`;
+        return `pulumi config set ${to} "$(${get})"${secret} --stack ${opts.stack} && pulumi config rm ${shellQuote(from)} --stack ${opts.stack}`;
+    };
+
     for (const key of Object.keys(values)) {
         if (!known.has(key)) {
             const guess = closest(key, [...known.keys()]);
-            // A misspelt secret key holds a secret: show neither its value nor put it in the fix.
-            const secret = guess !== undefined && known.get(guess)?.secret === true;
+            // An unknown key may hold anything, a token stored under the wrong name included: its
+            // value is never shown, only its length, and the fix moves it without printing it.
             problems.push({
                 key,
-                value: secret ? "(secret)" : shown(key, values[key]),
-                message: `unknown key${guess ? `; did you mean '${guess}'?` : ""} The keys are declared in Pulumi.yaml`,
-                fix: guess
-                    ? `pulumi config rm ${key} --stack ${opts.stack} && ${setCommand(guess, secret ? undefined : shown(key, values[key]))}`
-                    : `pulumi config rm ${key} --stack ${opts.stack}`,
+                value: hidden(values[key]),
+                message: `unknown key${guess ? `; did you mean '${guess}'?` : ""}. The keys are declared in Pulumi.yaml`,
+                fix: guess ? moveCommand(key, guess, `${PROJECT}:${key}`) : `pulumi config rm ${key} --stack ${opts.stack}`,
             });
+        }
+    }
+    for (const [fullKey, namespace, key] of foreign) {
+        const target = known.has(key) ? key : closest(key, [...known.keys()]);
+        problems.push({
+            key: fullKey,
+            value: hidden(raw[fullKey]),
+            message: `a key of namespace '${namespace}', which neither this program ('${PROJECT}') nor its providers (${PROVIDER_NAMESPACES.join(", ")}) read: it would be ignored${target ? `; meant ${PROJECT}:${target}?` : ""}`,
+            fix: target ? moveCommand(fullKey, target, fullKey) : `pulumi config rm ${shellQuote(fullKey)} --stack ${opts.stack}`,
+        });
+    }
+    // A declared secret held in plaintext sits readable in the stack file and the state.
+    if (opts.secretKeys) {
+        for (const key of Object.keys(values)) {
+            if (known.get(key)?.secret && values[key] !== "" && !opts.secretKeys.has(`${PROJECT}:${key}`)) {
+                problems.push({
+                    key,
+                    value: "(secret)",
+                    message: "a secret stored in plaintext: anyone who reads the stack file or its state reads it",
+                    fix: moveCommand(key, key, `${PROJECT}:${key}`).replace(/ && pulumi config rm .*$/, ""),
+                });
+            }
         }
     }
 
@@ -186,9 +236,34 @@ function checkAcrossSections(c: StackConfig, ctx: SectionContext): void {
 
 /** Reads the running stack's configuration from the Pulumi engine and parses it. */
 export function loadStackConfig(imageNames: readonly string[]): StackConfig {
-    return parseStackConfig(pulumi.runtime.allConfig(), {
+    // Settings the CLI never hands over (outside `config:` of the stack file) would be lost silently.
+    const file = `Pulumi.${pulumi.getStack()}.yaml`;
+    if (fs.existsSync(file)) {
+        const misplaced = misplacedStackFileKeys(parse(fs.readFileSync(file, "utf8")));
+        if (misplaced.length > 0) throw new pulumi.RunError(misplacedKeysMessage(file, misplaced));
+    }
+    const raw = pulumi.runtime.allConfig();
+    return parseStackConfig(raw, {
         stack: pulumi.getStack(),
         env: process.env,
         imageNames,
+        secretKeys: engineSecretKeys(process.env.PULUMI_CONFIG_SECRET_KEYS),
     });
+}
+
+/**
+ * The keys whose values the engine decrypted, from the list the CLI gives a program
+ * (PULUMI_CONFIG_SECRET_KEYS, JSON; keys as `project:key` or `project:config:key`). Without the
+ * list (an engine that does not send it) nothing is known, and plaintext secrets are not looked for.
+ */
+export function engineSecretKeys(listed: string | undefined): Set<string> | undefined {
+    if (!listed) return undefined;
+    let keys: unknown;
+    try {
+        keys = JSON.parse(listed);
+    } catch {
+        return undefined;
+    }
+    if (!Array.isArray(keys)) return undefined;
+    return new Set(keys.filter((k): k is string => typeof k === "string").map((k) => k.replace(/^([^:]+):config:/, "$1:")));
 }

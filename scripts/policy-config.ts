@@ -5,7 +5,7 @@ import * as path from "path";
 import { Catalog, loadCatalog } from "../catalog";
 import { StackConfig, parseStackConfig } from "../config";
 import { PROD_ENVIRONMENT } from "../config/github";
-import { readStackFile as readStackFileOf } from "../config/stackFile";
+import { StackFileConfig, readStackFileConfig } from "../config/stackFile";
 import { TURN_IMAGE } from "../config/sessionTest";
 import { NamedPort, StackFacts } from "../policy/facts";
 import { policyPackConfig } from "../policy/policies";
@@ -13,9 +13,9 @@ import { policyPackConfig } from "../policy/policies";
 const ROOT = path.resolve(__dirname, "..");
 
 /** The config of a stack file; encrypted values (credentials) are never facts of a policy. */
-export function readStackFile(stack: string, root: string = ROOT): Record<string, string> {
+export function readStackFile(stack: string, root: string = ROOT): StackFileConfig {
     try {
-        return readStackFileOf(stack, root, "encrypted-value-not-read");
+        return readStackFileConfig(stack, root, "encrypted-value-not-read");
     } catch (e) {
         throw new Error(`policy-config: ${(e as Error).message}`);
     }
@@ -47,8 +47,10 @@ export function stackFacts(config: StackConfig, catalog: Catalog): StackFacts {
 /** The policy pack's configuration for a stack file of the repository. */
 export function policyConfigForStack(stack: string, root: string = ROOT) {
     const catalog = loadCatalog(root);
-    const config = parseStackConfig(readStackFile(stack, root), {
+    const file = readStackFile(stack, root);
+    const config = parseStackConfig(file.raw, {
         stack,
+        secretKeys: file.secretKeys,
         // The registry credential is checked for pushing, not for policies: a stand-in satisfies it.
         env: { GHCR_TOKEN: "not-needed-for-policy-config" },
         imageNames: catalog.images.map((i) => i.name),

@@ -2,7 +2,8 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { encodeConfigValue, readStackFile } from "../config/stackFile";
+import { encodeConfigValue, readStackFileConfig } from "../config/stackFile";
+import { parse as parseYaml } from "yaml";
 
 /** The repository root. */
 export const ROOT = path.resolve(__dirname, "..");
@@ -58,6 +59,11 @@ export interface RunOptions {
     /** Environment variables during the run (others are left as they are). */
     env?: Record<string, string | undefined>;
     preview?: boolean;
+    /**
+     * Keys of `config` given as plaintext. Every other value of a key Pulumi.yaml declares secret
+     * counts as set with `--secret`, as the CLI reports it (PULUMI_CONFIG_SECRET_KEYS).
+     */
+    plaintext?: string[];
 }
 
 /** Every stack of the repository: one per Pulumi.<stack>.yaml. */
@@ -75,7 +81,13 @@ const encode = (value: unknown): string => encodeConfigValue(value, SECRET_STAND
 
 /** The config of a stack file as the Pulumi CLI hands it to a program: strings, JSON for the rest. */
 export function stackConfig(stack: string): Record<string, string> {
-    return readStackFile(stack, ROOT, SECRET_STAND_IN);
+    return readStackFileConfig(stack, ROOT, SECRET_STAND_IN).raw;
+}
+
+/** Full keys of the project that Pulumi.yaml declares secret. */
+function declaredSecretKeys(): Set<string> {
+    const project = parseYaml(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as { config?: Record<string, { secret?: boolean }> };
+    return new Set(Object.entries(project.config ?? {}).filter(([, d]) => d?.secret).map(([k]) => `${PROJECT}:${k}`));
 }
 
 /** A digest computed from a resource's inputs: the test double for a registry's content digest. */
@@ -132,11 +144,16 @@ export async function runProgram(opts: RunOptions = {}): Promise<ProgramRun> {
     const stack = opts.stack ?? "dev";
     const resources: RegisteredResource[] = [];
     const logs: string[] = [];
-    const raw: Record<string, string> = opts.bare ? {} : stackConfig(stack);
+    const file = opts.bare ? { raw: {}, secretKeys: new Set<string>() } : readStackFileConfig(stack, ROOT, SECRET_STAND_IN);
+    const raw: Record<string, string> = file.raw;
+    const secretKeys = new Set(file.secretKeys);
+    const declaredSecret = declaredSecretKeys();
     for (const [key, value] of Object.entries(opts.config ?? {})) {
         const full = key.includes(":") ? key : `${PROJECT}:${key}`;
+        secretKeys.delete(full);
         if (value === undefined) delete raw[full];
         else raw[full] = encode(value);
+        if (value !== undefined && declaredSecret.has(full) && !(opts.plaintext ?? []).includes(key)) secretKeys.add(full);
     }
 
     await pulumi.runtime.setMocks(
@@ -158,10 +175,12 @@ export async function runProgram(opts: RunOptions = {}): Promise<ProgramRun> {
         stack,
         opts.preview ?? false,
     );
-    pulumi.runtime.setAllConfig(raw);
+    pulumi.runtime.setAllConfig(raw, [...secretKeys]);
 
     const savedEnv: Record<string, string | undefined> = {};
-    for (const [k, v] of Object.entries(opts.env ?? {})) {
+    // What the CLI tells a program about the values it decrypted.
+    const env = { PULUMI_CONFIG_SECRET_KEYS: JSON.stringify([...secretKeys]), ...(opts.env ?? {}) };
+    for (const [k, v] of Object.entries(env)) {
         savedEnv[k] = process.env[k];
         if (v === undefined) delete process.env[k];
         else process.env[k] = v;

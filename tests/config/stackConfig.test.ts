@@ -1,11 +1,22 @@
 import { strict as assert } from "assert";
-import { ConfigError, parseStackConfig } from "../../config";
+import { ConfigError, engineSecretKeys, parseStackConfig } from "../../config";
 import { runProgram, valueOf } from "../harness";
 
 const imageNames = ["selkies-base", "chrome-selkies"];
 
 function parse(raw: Record<string, string>, env: Record<string, string> = {}) {
     return parseStackConfig(raw, { stack: "dev", env, imageNames });
+}
+
+/** The problems a config yields (none when it parses), given the keys the engine decrypted. */
+function parseStackConfigProblems(raw: Record<string, string>, secretKeys: Set<string> | undefined) {
+    try {
+        parseStackConfig(raw, { stack: "dev", env: {}, imageNames, secretKeys });
+        return [];
+    } catch (e) {
+        assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${e}`);
+        return e.problems;
+    }
 }
 
 /** The problems a config yields; fails the test when it parses. */
@@ -131,11 +142,64 @@ describe("stack configuration", () => {
             assert.match(byKey.images.message, /expected a list/);
         });
 
-        it("unknown keys, with the likely intended key", () => {
+        it("unknown keys, with the likely intended key, the value moved without being printed", () => {
             const [p] = problemsOf({ ...local, "streamspace-images:imageTagg": "v1" });
             assert.equal(p.key, "imageTagg");
+            assert.equal(p.value, "(hidden: 2 characters)");
             assert.match(p.message, /did you mean 'imageTag'/);
-            assert.match(p.fix, /pulumi config rm imageTagg --stack dev && pulumi config set imageTag v1 --stack dev/);
+            assert.equal(p.fix, 'pulumi config set imageTag "$(pulumi config get imageTagg --stack dev)" --stack dev && pulumi config rm imageTagg --stack dev');
+        });
+
+        it("never prints the value of an unknown key: a token under a wrong name stays hidden, in message and fix", () => {
+            const token = "ghp_abcdefghijklmnopqrstuvwxyz0123456789";
+            for (const key of ["registryPassword", "githubToken", "myToken"]) {
+                let message = "";
+                try {
+                    parse({ ...local, [`streamspace-images:${key}`]: token });
+                } catch (e) {
+                    message = (e as Error).message;
+                }
+                assert.match(message, new RegExp(`${key} = "\\(hidden: ${token.length} characters\\)"`));
+                assert.ok(!message.includes(token), `${key}: the value was printed:\n${message}`);
+            }
+        });
+
+        it("refuses keys of a namespace neither the program nor its providers read, and says where they belong", () => {
+            const problems = problemsOf({ ...local, "streamspace:registryOwner": "acme", "streamspace-image:imageTag": "v2" });
+            const byKey = Object.fromEntries(problems.map((p) => [p.key, p]));
+            assert.match(byKey["streamspace:registryOwner"].message, /namespace 'streamspace', which neither this program \('streamspace-images'\) nor its providers .* read: it would be ignored; meant streamspace-images:registryOwner\?/);
+            assert.equal(byKey["streamspace:registryOwner"].value, "(hidden: 4 characters)");
+            assert.equal(
+                byKey["streamspace:registryOwner"].fix,
+                "pulumi config set registryOwner \"$(pulumi config get streamspace:registryOwner --stack dev)\" --stack dev && pulumi config rm streamspace:registryOwner --stack dev",
+            );
+            assert.ok(byKey["streamspace-image:imageTag"], "a near-miss of the project name is refused too");
+            // The providers' own keys are theirs.
+            assert.doesNotThrow(() => parse({ ...local, "kubernetes:context": "kind", "aws:region": "eu-west-1", "gcp:project": "p" }));
+        });
+
+        it("refuses a secret key held in plaintext, with the command that encrypts it, never showing it", () => {
+            const problems = parseStackConfigProblems(
+                { ...local, "streamspace-images:registryToken": "plain-token-value" },
+                new Set<string>(),
+            );
+            assert.equal(problems.length, 1);
+            assert.equal(problems[0].key, "registryToken");
+            assert.equal(problems[0].value, "(secret)");
+            assert.match(problems[0].message, /a secret stored in plaintext/);
+            assert.equal(problems[0].fix, 'pulumi config set registryToken "$(pulumi config get registryToken --stack dev)" --secret --stack dev');
+            // Set with --secret, it passes; with the engine's list unknown, nothing is assumed.
+            assert.deepEqual(parseStackConfigProblems({ ...local, "streamspace-images:registryToken": "x" }, new Set(["streamspace-images:registryToken"])), []);
+            assert.deepEqual(parseStackConfigProblems({ ...local, "streamspace-images:registryToken": "x" }, undefined), []);
+        });
+
+        it("reads the engine's list of decrypted keys in either key form, and tolerates its absence", () => {
+            assert.deepEqual([...engineSecretKeys('["streamspace-images:registryToken","streamspace-images:config:githubPulumiAccessToken"]')!].sort(), [
+                "streamspace-images:githubPulumiAccessToken",
+                "streamspace-images:registryToken",
+            ]);
+            assert.equal(engineSecretKeys(undefined), undefined);
+            assert.equal(engineSecretKeys("not json"), undefined);
         });
 
         it("an unknown key that resembles nothing says so without guessing", () => {
@@ -176,6 +240,7 @@ describe("bad configuration registers no resource", () => {
         ["push without token", { registryServer: "ghcr.io" }],
         ["wrong type", { imagePush: "sometimes" }],
         ["unknown key", { imagesTag: "v1" }],
+        ["key of another namespace", { "streamspace:imageTag": "v1" }],
     ];
     for (const [name, config] of cases) {
         it(name, async () => {
