@@ -2,7 +2,9 @@
 # Installs what the tests need and runs every test of the repository:
 #   1. type-check of the program (tsc),
 #   2. unit and program tests (mocha: Pulumi mocks, config, catalog, image standards, probe),
-#   3. the offline build-and-boot of the images (buildah/podman, no Docker engine needed).
+#   3. the offline build-and-boot of the images (buildah/podman, no Docker engine needed), with
+#      the stream checks of every image;
+#   4. the streaming benchmark on its smallest setting (npm run bench:stream -- --tiny).
 # Each stage prints "N passed, N failed"; the last line of this script is the total.
 set -euo pipefail
 
@@ -73,6 +75,10 @@ run_stage typecheck npx tsc --noEmit
 run_stage unit npm run -s test:unit
 # Builds and boots the images offline (buildah, podman); SKIP_IMAGE_TESTS=1 skips it, loudly.
 run_stage images bash scripts/offline-images.sh
+# The streaming benchmark on its smallest setting, on the images just built: it runs and measures.
+if [ "${SKIP_IMAGE_TESTS:-}" != 1 ]; then
+    run_stage bench-stream npm run -s bench:stream -- --tiny
+fi
 
 echo
 if [ "$total_skipped" -gt 0 ]; then

@@ -4,9 +4,9 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import * as ts from "typescript";
 import { REPO_ROOT } from "../../catalog";
 import { screenshotFromLog } from "../../scripts/e2e-report";
+import { strictJsProblems } from "../checkJs";
 import { StreamPageServer, startStreamPageServer } from "../fixtures/stream-pages/server";
 
 // The real probe script, run as the image runs it, against Debian's Chromium and local test pages.
@@ -279,28 +279,7 @@ describe("stream-probe image: the probe", function () {
 
 describe("stream-probe image: its files", () => {
     it("the probe script type-checks as strict JavaScript (it ships without a build step)", () => {
-        const program = ts.createProgram([PROBE], {
-            allowJs: true,
-            checkJs: true,
-            noEmit: true,
-            strict: true,
-            noUnusedLocals: true,
-            target: ts.ScriptTarget.ES2022,
-            module: ts.ModuleKind.CommonJS,
-            moduleResolution: ts.ModuleResolutionKind.Node10,
-            lib: ["lib.es2022.d.ts", "lib.dom.d.ts", "lib.dom.iterable.d.ts"],
-            types: ["node"],
-            typeRoots: [path.join(REPO_ROOT, "node_modules/@types")],
-            skipLibCheck: true,
-        });
-        const problems = ts
-            .getPreEmitDiagnostics(program)
-            .filter((d) => d.file?.fileName === PROBE || !d.file)
-            .map((d) => {
-                const where = d.file && d.start !== undefined ? `line ${d.file.getLineAndCharacterOfPosition(d.start).line + 1}: ` : "";
-                return where + ts.flattenDiagnosticMessageText(d.messageText, "\n");
-            });
-        assert.deepEqual(problems, []);
+        assert.deepEqual(strictJsProblems(PROBE), []);
     });
 
     it("pins playwright-core exactly, and the lockfile agrees, so npm ci in the image build succeeds", () => {
