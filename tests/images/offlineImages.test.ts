@@ -278,10 +278,10 @@ describe("scripts/offline-images.sh (with test doubles for buildah, podman and d
 
     it("rejects a configuration line that leaves out something without saying what", () => {
         const conf = path.join(dir, "offline.conf");
-        fs.writeFileSync(conf, "# comment\nselkies-base SELKIES_SOURCE=none\n");
+        fs.writeFileSync(conf, "# comment\nchrome-selkies BROWSER=chromium\n");
         const r = run(dir, ["--no-boot"], { OFFLINE_IMAGES_CONF: conf });
         assert.equal(r.status, 1);
-        assert.ok(r.out.includes(`${conf}:2: say what the build arguments of 'selkies-base' leave out`), r.out);
+        assert.ok(r.out.includes(`${conf}:2: say what the build arguments of 'chrome-selkies' leave out`), r.out);
     });
 
     it("builds only the asked image and the bases below it with --only", () => {
