@@ -13,28 +13,14 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # Debian packages the test stages use (the offline image stage installs its own).
 DEB_PACKAGES=(chromium shellcheck coturn)
 
+# shellcheck source=scripts/lib/debian-packages.sh
+source scripts/lib/debian-packages.sh
+
 log_dir=$(mktemp -d)
 trap 'rm -rf "$log_dir"' EXIT
 total_passed=0
 total_failed=0
 total_skipped=0
-
-as_root() {
-    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
-}
-
-install_debian_packages() {
-    local missing=()
-    local pkg
-    for pkg in "${DEB_PACKAGES[@]}"; do
-        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-    done
-    if [ "${#missing[@]}" -gt 0 ]; then
-        echo "Installing Debian packages: ${missing[*]}"
-        as_root apt-get update -qq
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-    fi
-}
 
 # Runs one stage, shows its output, and adds its "N passed, N failed[, N skipped]" line to the total.
 # A stage that fails without such a line counts as one failure.
@@ -68,7 +54,7 @@ run_stage() {
     fi
 }
 
-install_debian_packages
+install_debian_packages "${DEB_PACKAGES[@]}"
 npm ci --no-audit --no-fund --loglevel=error
 
 run_stage typecheck npx tsc --noEmit
