@@ -290,6 +290,9 @@ async function main(): Promise<void> {
         }
     } finally {
         fs.rmSync(work, { recursive: true, force: true });
+        // Whatever a boot could not remove (an interrupted run): every session of this run goes.
+        const left = spawnSync("podman", ["ps", "-a", "--filter", `name=^streamspace-bench-${process.pid}-`, "--format", "{{.Names}}"], { env, encoding: "utf8" });
+        for (const name of left.stdout.split("\n").filter(Boolean)) spawnSync("podman", ["rm", "-f", name], { env, stdio: "ignore" });
     }
     const sizes = [SESSION_IMAGE, "localhost/streamspace-offline/selkies-base:offline"].map((image) => {
         const r = spawnSync("podman", ["image", "inspect", "--format", "{{.Size}}", image], { env, encoding: "utf8" });
