@@ -376,10 +376,10 @@ check_webrtc() {
         return
     fi
     for setting in "${PROBE_EXTRA[@]}"; do extra+=(-e "$setting"); done
-    PROBE_RESULT=$("$ENGINE" run --rm --network "container:$name" --shm-size=1g -v "$work:/work" "${extra[@]}" \
-        -e PROBE_URL=http://localhost:8080/ -e PROBE_USER="$AUTH_USER" -e PROBE_PASSWORD_FILE=/work/password \
+    PROBE_RESULT=$("$ENGINE" run --rm --network "container:$name" --shm-size=1g -v "$work:/probe-files" "${extra[@]}" \
+        -e PROBE_URL=http://localhost:8080/ -e PROBE_USER="$AUTH_USER" -e PROBE_PASSWORD_FILE=/probe-files/password \
         -e PROBE_SECONDS=5 -e PROBE_EXPECT_WIDTH="$WIDTH" -e PROBE_EXPECT_HEIGHT="$HEIGHT" -e PROBE_TIMEOUT_SECONDS=60 \
-        -e PROBE_SCREENSHOT=/work/stream-webrtc.png "$PROBE_IMAGE" 2>"$work/probe.log") || status=$?
+        -e PROBE_SCREENSHOT=/probe-files/stream-webrtc.png "$PROBE_IMAGE" 2>"$work/probe.log") || status=$?
     if [ -n "$ARTIFACTS" ]; then
         cp "$work/probe.log" "$ARTIFACTS/stream-webrtc.log" 2>/dev/null || true
         cp "$work/stream-webrtc.png" "$ARTIFACTS/stream-webrtc.png" 2>/dev/null || true
