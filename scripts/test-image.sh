@@ -71,8 +71,6 @@ parse_args() {
     while [ "$#" -gt 0 ]; do
         case "$1" in
             --no-stream) STREAM=no ;;
-            # Accepted for older callers: every build has Selkies now.
-            --offline) ;;
             --artifacts) ARTIFACTS=${2:?--artifacts needs a folder}; shift ;;
             --probe-image) PROBE_IMAGE=${2:?--probe-image needs an image reference}; shift ;;
             --streamspace-env) STREAMSPACE_ENV=${2:?--streamspace-env needs a file}; shift ;;

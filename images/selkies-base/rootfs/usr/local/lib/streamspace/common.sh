@@ -20,20 +20,6 @@ die() {
     exit 1
 }
 
-# Prints the value of KEY from the build record (/etc/streamspace/build.env), or the default.
-build_value() {
-    local key=$1 default=${2:-} file="${STREAMSPACE_ROOT}/etc/streamspace/build.env" line
-    if [ -r "$file" ]; then
-        while IFS= read -r line; do
-            if [ "${line%%=*}" = "$key" ]; then
-                printf '%s\n' "${line#*=}"
-                return 0
-            fi
-        done <"$file"
-    fi
-    printf '%s\n' "$default"
-}
-
 # Normalises a boolean setting: prints true or false, fails on anything else.
 parse_bool() {
     case "${1,,}" in
