@@ -5,8 +5,9 @@ import * as random from "@pulumi/random";
 import type { ImagePort } from "../catalog";
 import { SessionTestConfig, usesTurn } from "../config/sessionTest";
 import { SESSION_UID, restrictedContainerSecurity, restrictedNamespaceLabels, restrictedPodSecurity } from "./podSecurity";
+import { sessionNetworkPolicies } from "./sessionNetwork";
 import { TURN_PORT, TurnServer } from "./turnServer";
-import { GPU_RESOURCE, WorkloadScheduling } from "./workloadScheduling";
+import { DEFAULT_CONTAINER_ANNOTATION, GPU_RESOURCE, WorkloadScheduling } from "./workloadScheduling";
 
 /** The port Selkies serves its web client, signalling and `/health` on when the image names none. */
 export const SELKIES_PORT = 8080;
@@ -76,6 +77,8 @@ export class SessionTest extends pulumi.ComponentResource {
     /** The smoke test; anything that must only happen after a proven session can depend on it. */
     public readonly smokeTest: k8s.batch.v1.Job;
     public readonly turn?: TurnServer;
+    /** The namespace's NetworkPolicies (sessionNetworkPolicies). */
+    public readonly networkPolicies: k8s.networking.v1.NetworkPolicy[];
     /** The session's web client inside the cluster. */
     public readonly sessionUrl: pulumi.Output<string>;
     /** The address a person opens after running the watch commands. */
@@ -114,6 +117,16 @@ export class SessionTest extends pulumi.ComponentResource {
         this.namespace = namespace.metadata.name;
         const ns = this.namespace;
 
+        // Nothing in or out of the namespace but what the test needs (sessionNetworkPolicies).
+        this.networkPolicies = sessionNetworkPolicies({ sessionLabels, probeLabels, allowedPrivateEgress: config.allowedPrivateEgress }).map(
+            (policy) =>
+                new k8s.networking.v1.NetworkPolicy(
+                    `${name}-network-${policy.name}`,
+                    { metadata: { name: policy.name, namespace: ns, labels: common }, spec: policy.spec },
+                    { parent: this },
+                ),
+        );
+
         // Generated once and kept in the stack state, so updates keep the password.
         this.password = pulumi.secret(
             config.password ??
@@ -134,7 +147,7 @@ export class SessionTest extends pulumi.ComponentResource {
         });
 
         if (usesTurn(config)) {
-            this.turn = new TurnServer(`${name}-turn`, { namespace: ns, image: args.turnImage!, labels: common }, { parent: this });
+            this.turn = new TurnServer(`${name}-turn`, { namespace: ns, image: args.turnImage!, labels: common, sessionLabels }, { parent: this });
         }
 
         const ports = args.session.ports.length > 0 ? args.session.ports : [{ name: "selkies", port: SELKIES_PORT, protocol: "TCP" as const }];
@@ -162,9 +175,10 @@ export class SessionTest extends pulumi.ComponentResource {
         }
         if (this.turn) {
             const turnSecret = this.turn.secretName;
-            // The browser of a person watching reaches the relay through a port-forward on its own
-            // machine: 127.0.0.1. Inside the cluster that address leads nowhere, which is harmless:
-            // the session and the probe reach each other directly, and the relay reaches the session.
+            // The relay runs in the session pod: 127.0.0.1 is the relay for Selkies, and for the
+            // browser of a person watching, through a port-forward on its own machine. In the probe's
+            // pod that address leads nowhere, which is harmless: the session and the probe reach each
+            // other directly.
             env.push(
                 { name: "SELKIES_TURN_HOST", value: "127.0.0.1" },
                 { name: "SELKIES_TURN_PORT", value: String(TURN_PORT) },
@@ -179,7 +193,8 @@ export class SessionTest extends pulumi.ComponentResource {
         if (scheduling.gpuLimit) limits[GPU_RESOURCE] = "1";
 
         const sessionPod: k8s.types.input.core.v1.PodTemplateSpec = {
-            metadata: { labels: sessionLabels },
+            // kubectl logs/exec default to the session rather than the relay beside it.
+            metadata: { labels: sessionLabels, annotations: { [DEFAULT_CONTAINER_ANNOTATION]: "session" } },
             spec: {
                 automountServiceAccountToken: false,
                 enableServiceLinks: false,
@@ -210,11 +225,13 @@ export class SessionTest extends pulumi.ComponentResource {
                             { name: "home", mountPath: "/config" },
                         ],
                     },
+                    ...(this.turn ? [this.turn.container] : []),
                 ],
                 volumes: [
                     { name: "dshm", emptyDir: { medium: "Memory", sizeLimit: config.shmSize } },
                     // StreamSpace mounts the user's home at /config; the test starts from an empty one.
                     { name: "home", emptyDir: {} },
+                    ...(this.turn ? [this.turn.volume] : []),
                 ],
             },
         };
@@ -356,8 +373,9 @@ export class SessionTest extends pulumi.ComponentResource {
             },
             {
                 parent: this,
-                // After the Deployment is Available and the Service has a ready endpoint.
-                dependsOn: [this.deployment, this.service],
+                // After the Deployment is Available and the Service has a ready endpoint, and under
+                // the namespace's NetworkPolicies: the probe proves the session streams with them.
+                dependsOn: [this.deployment, this.service, ...this.networkPolicies],
                 customTimeouts: { create: `${timing.pulumiTimeoutSeconds}s`, update: `${timing.pulumiTimeoutSeconds}s` },
             },
         );

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { restrictedContainerSecurity, restrictedPodSecurity } from "./podSecurity";
+import { restrictedContainerSecurity } from "./podSecurity";
 
 /** The TURN port, TCP and UDP (coturn's default, and what the watch instructions forward). */
 export const TURN_PORT = 3478;
@@ -17,13 +17,61 @@ export interface TurnServerArgs {
     image: pulumi.Input<string>;
     /** Labels shared by every resource of the owner (the relay adds its own component label). */
     labels: Record<string, string>;
+    /** Labels of the session pod the relay's container is added to (its Service selects them). */
+    sessionLabels: Record<string, string>;
+}
+
+/** Name of the relay's container in the session pod, and of its scratch volume. */
+export const TURN_CONTAINER = "turn";
+const TURN_TMP_VOLUME = "turn-tmp";
+
+/**
+ * The relay's container. It runs in the session pod, so that the session's own addresses, which
+ * the pod knows, are the only peers it lets through: every viewer's browser gets the credential,
+ * and a relay that reached further would open the cluster network (and the metadata endpoints) to
+ * all of them.
+ */
+export function turnContainer(image: pulumi.Input<string>, secretName: pulumi.Input<string>): k8s.types.input.core.v1.Container {
+    const fromSecret = (key: string): k8s.types.input.core.v1.EnvVarSource => ({ secretKeyRef: { name: secretName, key } });
+    const podIps: k8s.types.input.core.v1.EnvVarSource = { fieldRef: { fieldPath: "status.podIPs" } };
+    return {
+        name: TURN_CONTAINER,
+        image,
+        imagePullPolicy: "IfNotPresent",
+        env: [
+            { name: "TURN_USERNAME", valueFrom: fromSecret("username") },
+            { name: "TURN_PASSWORD", valueFrom: fromSecret("password") },
+            { name: "TURN_REALM", value: "streamspace" },
+            { name: "TURN_PORT", value: String(TURN_PORT) },
+            { name: "TURN_MIN_PORT", value: String(TURN_RELAY_PORTS.min) },
+            { name: "TURN_MAX_PORT", value: String(TURN_RELAY_PORTS.max) },
+            // Relay on the pod's addresses (IPv4 and IPv6 on a dual-stack cluster), and to them only.
+            { name: "TURN_RELAY_IP", valueFrom: podIps },
+            { name: "TURN_ALLOWED_PEER_IPS", valueFrom: podIps },
+        ],
+        ports: [
+            { name: "turn-tcp", containerPort: TURN_PORT, protocol: "TCP" },
+            { name: "turn-udp", containerPort: TURN_PORT, protocol: "UDP" },
+        ],
+        readinessProbe: { tcpSocket: { port: TURN_PORT }, periodSeconds: 5, failureThreshold: 3 },
+        livenessProbe: { tcpSocket: { port: TURN_PORT }, periodSeconds: 20, failureThreshold: 3 },
+        resources: {
+            requests: { cpu: "50m", memory: "64Mi" },
+            limits: { cpu: "1", memory: "256Mi" },
+        },
+        // The start script writes the configuration under /tmp only.
+        securityContext: { ...restrictedContainerSecurity, readOnlyRootFilesystem: true },
+        volumeMounts: [{ name: TURN_TMP_VOLUME, mountPath: "/tmp" }],
+    };
 }
 
 /**
  * A TURN relay (coturn) for one test session. WebRTC media cannot cross `kubectl port-forward`
  * (it forwards TCP only, and the browser would try UDP to pod addresses it cannot reach); with the
  * relay's TCP port forwarded to the person's machine, the browser reaches the session through it.
- * The credential is generated once, kept in state and handed to both sides through a Secret.
+ * The relay is a container of the session pod (`container`, `volume`); this component keeps its
+ * credential, generated once, kept in state and handed to both sides through a Secret, and the
+ * Service a person port-forwards.
  */
 export class TurnServer extends pulumi.ComponentResource {
     /** Name of the Service a person port-forwards. */
@@ -31,7 +79,9 @@ export class TurnServer extends pulumi.ComponentResource {
     /** Secret holding `username` and `password` of the relay. */
     public readonly secretName: pulumi.Output<string>;
     public readonly port = TURN_PORT;
-    public readonly deployment: k8s.apps.v1.Deployment;
+    /** The relay's container and its scratch volume, for the session pod. */
+    public readonly container: k8s.types.input.core.v1.Container;
+    public readonly volume: k8s.types.input.core.v1.Volume = { name: TURN_TMP_VOLUME, emptyDir: { sizeLimit: "64Mi" } };
     public readonly service: k8s.core.v1.Service;
 
     constructor(name: string, args: TurnServerArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -50,62 +100,7 @@ export class TurnServer extends pulumi.ComponentResource {
             { parent: this },
         );
         this.secretName = secret.metadata.name;
-
-        const fromSecret = (key: string): k8s.types.input.core.v1.EnvVarSource => ({
-            secretKeyRef: { name: secret.metadata.name, key },
-        });
-        this.deployment = new k8s.apps.v1.Deployment(
-            name,
-            {
-                metadata: { name: "turn", namespace: args.namespace, labels },
-                spec: {
-                    replicas: 1,
-                    strategy: { type: "Recreate" },
-                    selector: { matchLabels: labels },
-                    template: {
-                        metadata: { labels },
-                        spec: {
-                            automountServiceAccountToken: false,
-                            enableServiceLinks: false,
-                            securityContext: restrictedPodSecurity,
-                            terminationGracePeriodSeconds: 10,
-                            containers: [
-                                {
-                                    name: "coturn",
-                                    image: args.image,
-                                    imagePullPolicy: "IfNotPresent",
-                                    env: [
-                                        { name: "TURN_USERNAME", valueFrom: fromSecret("username") },
-                                        { name: "TURN_PASSWORD", valueFrom: fromSecret("password") },
-                                        { name: "TURN_REALM", value: "streamspace" },
-                                        { name: "TURN_PORT", value: String(TURN_PORT) },
-                                        { name: "TURN_MIN_PORT", value: String(TURN_RELAY_PORTS.min) },
-                                        { name: "TURN_MAX_PORT", value: String(TURN_RELAY_PORTS.max) },
-                                        // Relay on the pod address, which the session's pod can reach.
-                                        { name: "TURN_RELAY_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
-                                    ],
-                                    ports: [
-                                        { name: "turn-tcp", containerPort: TURN_PORT, protocol: "TCP" },
-                                        { name: "turn-udp", containerPort: TURN_PORT, protocol: "UDP" },
-                                    ],
-                                    readinessProbe: { tcpSocket: { port: TURN_PORT }, periodSeconds: 5, failureThreshold: 3 },
-                                    livenessProbe: { tcpSocket: { port: TURN_PORT }, periodSeconds: 20, failureThreshold: 3 },
-                                    resources: {
-                                        requests: { cpu: "50m", memory: "64Mi" },
-                                        limits: { cpu: "1", memory: "256Mi" },
-                                    },
-                                    // The start script writes the configuration under /tmp only.
-                                    securityContext: { ...restrictedContainerSecurity, readOnlyRootFilesystem: true },
-                                    volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
-                                },
-                            ],
-                            volumes: [{ name: "tmp", emptyDir: { sizeLimit: "64Mi" } }],
-                        },
-                    },
-                },
-            },
-            { parent: this },
-        );
+        this.container = turnContainer(args.image, this.secretName);
 
         this.service = new k8s.core.v1.Service(
             name,
@@ -113,14 +108,14 @@ export class TurnServer extends pulumi.ComponentResource {
                 metadata: { name: "turn", namespace: args.namespace, labels },
                 spec: {
                     type: "ClusterIP",
-                    selector: labels,
+                    selector: args.sessionLabels,
                     ports: [
                         { name: "turn-tcp", port: TURN_PORT, targetPort: "turn-tcp", protocol: "TCP" },
                         { name: "turn-udp", port: TURN_PORT, targetPort: "turn-udp", protocol: "UDP" },
                     ],
                 },
             },
-            { parent: this, dependsOn: [this.deployment] },
+            { parent: this },
         );
         this.serviceName = this.service.metadata.name;
 

@@ -7,6 +7,12 @@ export const GPU_NODE_LABEL = { key: "streamspace.io/node-type", value: "gpu" } 
 export const GPU_TAINT = { key: "nvidia.com/gpu", value: "true", effect: "NoSchedule" } as const;
 /** The extended resource a container limits to get a GPU (advertised by the NVIDIA device plugin). */
 export const GPU_RESOURCE = "nvidia.com/gpu";
+/**
+ * Kubernetes' own annotation naming a pod's main container. A session pod sets it to its session
+ * container: kubectl logs/exec default to it, and the policy pack tells it from helpers beside it
+ * (the TURN relay).
+ */
+export const DEFAULT_CONTAINER_ANNOTATION = "kubectl.kubernetes.io/default-container";
 
 /**
  * What a workload needs to land on a session GPU node, exported by GpuNodePool so that the test

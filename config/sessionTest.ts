@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import type { Catalog } from "../catalog";
-import { boolean, integer, quantityValue, text } from "./fields";
+import { boolean, integer, quantityValue, stringList, text } from "./fields";
 import { Problem } from "./problems";
 import { defineSection } from "./section";
 
@@ -34,9 +34,19 @@ export interface SessionTestConfig {
     probe: { seconds: number; minFps: number; screenshotLog: boolean };
     /** How long the Deployment may take to become available (a GPU node from zero included). */
     timeoutMinutes: number;
+    /** Private address ranges (CIDR) the session may reach; every other private range is closed to it. */
+    allowedPrivateEgress: string[];
 }
 
 const dnsLabel = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** An IPv4 or IPv6 network in CIDR notation, as a NetworkPolicy's ipBlock takes it. */
+export function isCidr(value: string): boolean {
+    const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(value);
+    if (v4) return v4.slice(1, 5).every((o) => Number(o) <= 255) && Number(v4[5]) <= 32;
+    const v6 = /^([0-9a-fA-F:]+)\/(\d{1,3})$/.exec(value);
+    return v6 !== null && v6[1].includes(":") && (v6[1].match(/::/g) ?? []).length <= 1 && Number(v6[2]) <= 128;
+}
 
 /** A Kubernetes quantity that must be greater than zero; says so plainly when it is negative. */
 function positiveQuantity() {
@@ -72,6 +82,7 @@ export const sessionTestSection = defineSection({
         sessionTestProbeMinFps: integer({ min: 1, max: 240 }).default(10),
         sessionTestProbeScreenshotLog: boolean().default(false),
         sessionTestTimeoutMinutes: integer({ min: 5, max: 180 }).default(20),
+        sessionTestAllowedPrivateEgress: stringList(text()).default([]),
     },
     examples: {
         sessionTestEnabled: "true",
@@ -92,6 +103,7 @@ export const sessionTestSection = defineSection({
         sessionTestProbeMinFps: "10",
         sessionTestProbeScreenshotLog: "true",
         sessionTestTimeoutMinutes: "20",
+        sessionTestAllowedPrivateEgress: "[10.20.0.0/16]",
     },
     secretKeys: ["sessionTestPassword"],
     build(v, ctx): SessionTestConfig {
@@ -112,6 +124,7 @@ export const sessionTestSection = defineSection({
             transport: (SESSION_TRANSPORTS as readonly string[]).includes(v.sessionTestTransport) ? (v.sessionTestTransport as SessionTransport) : "websockets",
             probe: { seconds: v.sessionTestProbeSeconds, minFps: v.sessionTestProbeMinFps, screenshotLog: v.sessionTestProbeScreenshotLog },
             timeoutMinutes: v.sessionTestTimeoutMinutes,
+            allowedPrivateEgress: v.sessionTestAllowedPrivateEgress.map((c) => c.trim()),
         };
         // A disabled test creates nothing: nothing else of the section can be wrong.
         if (!config.enabled) return config;
@@ -154,6 +167,15 @@ export const sessionTestSection = defineSection({
                 value: v.sessionTestPassword,
                 message: "too short: use at least 12 characters, or remove the key and a password is generated",
                 fix: `${ctx.setCommand("sessionTestPassword")}  (or: pulumi config rm sessionTestPassword --stack ${ctx.stack})`,
+            });
+        }
+        const notCidrs = config.allowedPrivateEgress.filter((c) => !isCidr(c));
+        if (notCidrs.length > 0) {
+            ctx.problem({
+                key: "sessionTestAllowedPrivateEgress",
+                value: v.sessionTestAllowedPrivateEgress,
+                message: `${notCidrs.map((c) => `'${c}'`).join(", ")}: expected networks in CIDR notation, such as 10.20.0.0/16 or fd12:3456::/48`,
+                fix: `pulumi config set --path 'sessionTestAllowedPrivateEgress[0]' 10.20.0.0/16 --stack ${ctx.stack}`,
             });
         }
         // H.264 with 4:2:0 chroma, what every encoder Selkies picks produces, needs even dimensions.

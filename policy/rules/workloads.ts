@@ -1,4 +1,4 @@
-import { GPU_NODE_LABEL, GPU_RESOURCE, GPU_TAINT } from "../../components/workloadScheduling";
+import { DEFAULT_CONTAINER_ANNOTATION, GPU_NODE_LABEL, GPU_RESOURCE, GPU_TAINT } from "../../components/workloadScheduling";
 import { quantityValue } from "../../config/fields";
 import { StackFacts } from "../facts";
 import { CheckedResource, describe, violation } from "../resources";
@@ -22,6 +22,7 @@ export const WORKLOAD_TYPES = Object.keys(POD_TEMPLATES);
 /** The pod label that marks a StreamSpace session pod (the test session sets it). */
 export const SESSION_COMPONENT_LABEL = { key: "app.kubernetes.io/component", value: "session" } as const;
 
+
 /** The smallest memory-backed /dev/shm a session gets: Chrome shares its rendered frames through it. */
 export const MIN_SESSION_SHM = "1Gi";
 
@@ -30,11 +31,12 @@ const ALLOWED_ADDED_CAPABILITIES = ["NET_BIND_SERVICE"];
 
 const SECURITY_FIX = "use restrictedPodSecurity and restrictedContainerSecurity of components/podSecurity.ts";
 
-/** A workload: its pod spec and, read only when asked, its pod labels. */
+/** A workload: its pod spec and, read only when asked, its pod labels and annotations. */
 export interface Workload {
     where: string;
     pod: any;
     podLabels(): Record<string, string> | undefined;
+    podAnnotations(): Record<string, string> | undefined;
 }
 
 /** The workload a resource is, or undefined for resources that run no pods. */
@@ -46,6 +48,7 @@ export function asWorkload(resource: CheckedResource): Workload | undefined {
         where: describe(resource),
         pod: template?.spec ?? {},
         podLabels: () => template?.metadata?.labels,
+        podAnnotations: () => template?.metadata?.annotations,
     };
 }
 
@@ -199,10 +202,14 @@ function imageName(reference: string): string {
 
 /** A session container mounts a memory-backed /dev/shm of a set size (the default 64 MiB crashes Chrome and stalls the encoder). */
 export function sessionShm(w: Workload, facts: Pick<StackFacts, "sessionImages">): string[] {
-    // The label is read first: during preview the images are digests not known yet.
+    // The label is read first: during preview the images are digests not known yet. In a labelled
+    // pod with helpers beside the session (the TURN relay), the default-container annotation says
+    // which container is the session.
     const labelled = w.podLabels()?.[SESSION_COMPONENT_LABEL.key] === SESSION_COMPONENT_LABEL.value;
+    const main = w.podAnnotations()?.[DEFAULT_CONTAINER_ANNOTATION];
     const sessionContainers = containers(w, { init: false }).filter(
-        ({ container }) => labelled || facts.sessionImages.includes(imageName(String(container.image ?? ""))),
+        ({ container }) =>
+            (labelled && (main === undefined || container.name === main)) || facts.sessionImages.includes(imageName(String(container.image ?? ""))),
     );
     const volumes = new Map<string, any>(((w.pod.volumes ?? []) as any[]).map((v) => [v.name, v]));
     const out: string[] = [];

@@ -129,7 +129,7 @@ describe("SessionTest", () => {
             new Namespace({ ...ns.inputs } as any).validate();
         });
 
-        it("registers exactly the namespace, credentials, session, service and smoke test (no relay over WebSockets)", () => {
+        it("registers exactly the namespace, its network policies, credentials, session, service and smoke test (no relay over WebSockets)", () => {
             assert.deepEqual(
                 b.resources.map((r) => `${r.type} ${r.name}`).sort(),
                 [
@@ -139,6 +139,9 @@ describe("SessionTest", () => {
                     `${DEPLOYMENT} session-test-session`,
                     `${SERVICE} session-test-session`,
                     `${JOB} session-test-probe`,
+                    "kubernetes:networking.k8s.io/v1:NetworkPolicy session-test-network-default-deny",
+                    "kubernetes:networking.k8s.io/v1:NetworkPolicy session-test-network-session",
+                    "kubernetes:networking.k8s.io/v1:NetworkPolicy session-test-network-probe",
                     "streamspace:sessionTest:SessionTest session-test",
                 ].sort(),
             );
@@ -237,27 +240,57 @@ describe("SessionTest", () => {
         });
     });
 
+    describe("network policies", () => {
+        it("close the namespace but for what the test needs, with the stack's allowed private ranges", async () => {
+            const b = await build({ config: sessionConfig({ sessionTestAllowedPrivateEgress: JSON.stringify(["10.20.0.0/16"]) }) });
+            const policies = b.all("kubernetes:networking.k8s.io/v1:NetworkPolicy");
+            assert.deepEqual(policies.map((p) => [p.name, p.inputs.metadata.name, p.inputs.metadata.namespace]).sort(), [
+                ["session-test-network-default-deny", "default-deny", "streamspace-session-test"],
+                ["session-test-network-probe", "probe", "streamspace-session-test"],
+                ["session-test-network-session", "session", "streamspace-session-test"],
+            ]);
+            const sessionEgress = b.get("kubernetes:networking.k8s.io/v1:NetworkPolicy", "session-test-network-session").inputs.spec.egress;
+            assert.deepEqual(sessionEgress[2].to.slice(2), [{ ipBlock: { cidr: "10.20.0.0/16" } }]);
+            const sessionPod = b.get(DEPLOYMENT, "session-test-session").inputs.spec.template.metadata.labels;
+            assert.deepEqual(sessionEgress[0].to, [{ podSelector: { matchLabels: b.get(JOB, "session-test-probe").inputs.spec.template.metadata.labels } }]);
+            assert.deepEqual(
+                b.get("kubernetes:networking.k8s.io/v1:NetworkPolicy", "session-test-network-probe").inputs.spec.egress[0].to,
+                [{ podSelector: { matchLabels: sessionPod } }],
+            );
+        });
+    });
+
     describe("TURN relay", () => {
-        it("WebRTC: coturn by digest with a generated credential from a Secret, wired into Selkies' TURN settings", async () => {
+        it("WebRTC: coturn by digest in the session pod, with a generated credential from a Secret, wired into Selkies' TURN settings", async () => {
             const b = await build({ config: sessionConfig({ sessionTestTransport: "webrtc" }) });
             const secret = b.get(SECRET, "session-test-turn-credentials");
             assert.deepEqual(secret.inputs.stringData, { username: "streamspace", password: "test-double-password-session-test-turn-password" });
             assert.ok(secret.secretPaths.some((p) => p.startsWith("stringData")));
 
-            const turn = b.get(DEPLOYMENT, "session-test-turn").inputs;
-            const turnPod = turn.spec.template.spec;
-            assert.equal(turnPod.containers[0].image, TURN_DIGEST);
-            assertRestricted(turnPod, "turn");
-            assert.equal(turnPod.containers[0].securityContext.readOnlyRootFilesystem, true);
-            const turnEnv = envOf(turnPod.containers[0]);
+            // One Deployment: the relay is a container of the session pod, not a pod of its own.
+            assert.deepEqual(b.all(DEPLOYMENT).map((d) => d.name), ["session-test-session"]);
+            const session = b.get(DEPLOYMENT, "session-test-session").inputs;
+            const pod = session.spec.template.spec;
+            assert.deepEqual(pod.containers.map((c: any) => c.name), ["session", "turn"]);
+            const relay = pod.containers[1];
+            assert.equal(relay.image, TURN_DIGEST);
+            assertRestricted(pod, "session");
+            assert.equal(relay.securityContext.readOnlyRootFilesystem, true);
+            assert.deepEqual(relay.volumeMounts, [{ name: "turn-tmp", mountPath: "/tmp" }]);
+            assert.ok(pod.volumes.some((v: any) => v.name === "turn-tmp" && v.emptyDir), "no scratch volume for the relay");
+            const turnEnv = envOf(relay);
             assert.deepEqual(turnEnv.TURN_PASSWORD, { secretKeyRef: { name: "turn-credentials", key: "password" } });
             assert.deepEqual(turnEnv.TURN_USERNAME, { secretKeyRef: { name: "turn-credentials", key: "username" } });
-            new Deployment({ apiVersion: "apps/v1", kind: "Deployment", ...turn } as any).validate();
+            // The relay reaches the session pod's own addresses and nothing else.
+            assert.deepEqual(turnEnv.TURN_ALLOWED_PEER_IPS, { fieldRef: { fieldPath: "status.podIPs" } });
+            assert.deepEqual(turnEnv.TURN_RELAY_IP, { fieldRef: { fieldPath: "status.podIPs" } });
+            new Deployment({ apiVersion: "apps/v1", kind: "Deployment", ...session } as any).validate();
 
             const svc = b.get(SERVICE, "session-test-turn").inputs;
+            assert.deepEqual(svc.spec.selector, session.spec.selector.matchLabels, "the relay's Service does not lead to the session pod");
             assert.ok(svc.spec.ports.some((p: any) => p.port === 3478 && p.protocol === "TCP"), "no TCP 3478 to port-forward");
 
-            const env = envOf(b.get(DEPLOYMENT, "session-test-session").inputs.spec.template.spec.containers[0]);
+            const env = envOf(pod.containers[0]);
             assert.equal(env.SELKIES_MODE, "webrtc");
             assert.equal(env.SELKIES_TURN_HOST, "127.0.0.1");
             assert.equal(env.SELKIES_TURN_PORT, "3478");
@@ -275,6 +308,7 @@ describe("SessionTest", () => {
             const b = await build({ config: sessionConfig(), turnImage: undefined });
             assert.equal(b.all("streamspace:sessionTest:TurnServer").length, 0);
             assert.equal(b.all(DEPLOYMENT).length, 1);
+            assert.deepEqual(b.get(DEPLOYMENT, "session-test-session").inputs.spec.template.spec.containers.map((c: any) => c.name), ["session"]);
             const env = envOf(b.get(DEPLOYMENT, "session-test-session").inputs.spec.template.spec.containers[0]);
             assert.equal(env.SELKIES_MODE, "websockets");
             assert.equal(Object.keys(env).filter((k) => k.startsWith("SELKIES_TURN")).length, 0);
@@ -385,6 +419,8 @@ describe("SessionTest", () => {
             const deps = ([] as unknown[]).concat(opts.dependsOn ?? []);
             assert.ok(deps.includes(b.component.deployment), "the Job does not wait for the Deployment to be Available");
             assert.ok(deps.includes(b.component.service), "the Job does not wait for the Service's endpoints");
+            assert.equal(b.component.networkPolicies.length, 3);
+            for (const policy of b.component.networkPolicies) assert.ok(deps.includes(policy), "the probe may run before a NetworkPolicy exists");
             const seconds = (t?: string) => Number(/^(\d+)s$/.exec(t ?? "")?.[1] ?? NaN);
             assert.ok(seconds(opts.customTimeouts?.create) > job.inputs.spec.activeDeadlineSeconds, "Pulumi gives up before the Job's deadline");
             assert.ok(seconds(opts.customTimeouts?.update) > job.inputs.spec.activeDeadlineSeconds);
@@ -485,7 +521,7 @@ describe("SessionTest in the program", () => {
         assert.equal(webrtc.error, undefined, webrtc.error?.message);
         const digests = webrtc.outputs.imageDigests as Record<string, string>;
         assert.ok(byType(webrtc, "docker:index/image:Image").some((r) => r.name === "coturn"));
-        assert.equal(one(webrtc, DEPLOYMENT, "session-test-turn").inputs.spec.template.spec.containers[0].image, digests.coturn);
+        assert.equal(one(webrtc, DEPLOYMENT, "session-test-session").inputs.spec.template.spec.containers[1].image, digests.coturn);
     });
 
     it("disabled: nothing of the session test, and no session outputs", async () => {

@@ -57,6 +57,14 @@ describe("sessionTest configuration", () => {
         assert.equal(c.probe.screenshotLog, true);
     });
 
+    it("takes the private ranges a session may reach as CIDRs, and names the ones that are not", () => {
+        assert.deepEqual(parse({}).sessionTest.allowedPrivateEgress, []);
+        assert.deepEqual(parse({ sessionTestAllowedPrivateEgress: '["10.20.0.0/16", " fd12:3456::/48"]' }).sessionTest.allowedPrivateEgress, ["10.20.0.0/16", "fd12:3456::/48"]);
+        const p = onlyProblem({ sessionTestAllowedPrivateEgress: '["10.20.0.0/16", "10.1.2.3", "proxy.internal/32", "10.0.0.0/33"]' });
+        assert.equal(p.key, "sessionTestAllowedPrivateEgress");
+        assert.match(p.message, /^'10\.1\.2\.3', 'proxy\.internal\/32', '10\.0\.0\.0\/33': expected networks in CIDR notation/);
+    });
+
     it("keeps a configured password a secret", async () => {
         const c = parse({ sessionTestPassword: "a-long-enough-password" }).sessionTest;
         assert.ok(c.password);

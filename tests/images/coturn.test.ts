@@ -17,10 +17,10 @@ function hasTool(tool: string): boolean {
     return spawnSync("sh", ["-c", `command -v ${tool}`]).status === 0;
 }
 
-/** A non-loopback IPv4 address of this machine: coturn refuses to relay to loopback peers. */
-function hostAddress(): string | undefined {
+/** A non-loopback, non-link-local address of this machine: coturn refuses to relay to loopback peers. */
+function hostAddress(family: "IPv4" | "IPv6"): string | undefined {
     for (const list of Object.values(os.networkInterfaces())) {
-        for (const a of list ?? []) if (a.family === "IPv4" && !a.internal) return a.address;
+        for (const a of list ?? []) if (a.family === family && !a.internal && !a.address.startsWith("fe80:")) return a.address;
     }
     return undefined;
 }
@@ -59,8 +59,23 @@ describe("coturn image: coturn-start", () => {
         assert.match(r.stderr, /TURN_PASSWORD is required/);
     });
 
-    it("refuses privileged or malformed ports and a password coturn's config cannot hold", () => {
+    it("refuses to start without the session's addresses, or with a name or range among them", () => {
         const base = { TURN_USERNAME: "streamspace", TURN_PASSWORD: PASSWORD };
+        const none = run(base);
+        assert.equal(none.status, 2);
+        assert.match(none.stderr, /TURN_ALLOWED_PEER_IPS is required: the session's addresses/);
+        for (const bad of ["session.ns.svc", "10.0.0.0/8", "10.0.0.1-10.0.0.9", "300.1.1.1"]) {
+            const r = run({ ...base, TURN_ALLOWED_PEER_IPS: `10.1.2.3,${bad}` });
+            assert.equal(r.status, 2, bad);
+            assert.match(r.stderr, new RegExp(`TURN_ALLOWED_PEER_IPS: '${bad.replace(/\./g, "\\.")}' is not an IPv4 or IPv6 address`));
+        }
+        const relay = run({ ...base, TURN_ALLOWED_PEER_IPS: "10.1.2.3", TURN_RELAY_IP: "pod-ip" });
+        assert.equal(relay.status, 2);
+        assert.match(relay.stderr, /TURN_RELAY_IP: 'pod-ip' is not an IPv4 or IPv6 address/);
+    });
+
+    it("refuses privileged or malformed ports and a password coturn's config cannot hold", () => {
+        const base = { TURN_USERNAME: "streamspace", TURN_PASSWORD: PASSWORD, TURN_ALLOWED_PEER_IPS: "10.1.2.3" };
         const low = run({ ...base, TURN_PORT: "478" });
         assert.equal(low.status, 2);
         assert.match(low.stderr, /TURN_PORT must be a port number from 1024 to 65535/);
@@ -71,12 +86,15 @@ describe("coturn image: coturn-start", () => {
     });
 
     describe("with Debian's coturn", function () {
-        this.timeout(30000);
+        this.timeout(60000);
         let relay: ChildProcess | undefined;
         let port = 0;
         let tmp = "";
         let logs = "";
-        const address = hostAddress();
+        const address = hostAddress("IPv4");
+        // IPv6 where this machine has a routable address: relayed and refused like IPv4.
+        const address6 = hostAddress("IPv6");
+        const session = [address, address6].filter((a): a is string => a !== undefined);
 
         before(async function () {
             if (!hasTool("turnserver") || !hasTool("turnutils_uclient") || !address) {
@@ -94,7 +112,9 @@ describe("coturn image: coturn-start", () => {
                     TURN_PORT: String(port),
                     TURN_MIN_PORT: "50100",
                     TURN_MAX_PORT: "50140",
-                    TURN_RELAY_IP: address!,
+                    TURN_RELAY_IP: session.join(","),
+                    // This machine stands in for the session pod: the only peer allowed.
+                    TURN_ALLOWED_PEER_IPS: session.join(","),
                 },
                 stdio: ["ignore", "pipe", "pipe"],
             });
@@ -108,27 +128,24 @@ describe("coturn image: coturn-start", () => {
             if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
         });
 
-        it("keeps the password off the command line, in a private file", () => {
-            const cmdline = fs.readFileSync(`/proc/${relay!.pid}/cmdline`, "utf8");
-            assert.match(cmdline, /turnserver/);
-            assert.doesNotMatch(cmdline, new RegExp(PASSWORD));
-            const [dir] = fs.readdirSync(tmp);
-            const config = path.join(tmp, dir, "turnserver.conf");
-            assert.equal(fs.statSync(config).mode & 0o077, 0, "the configuration is readable by others");
-            assert.match(fs.readFileSync(config, "utf8"), /^no-cli$/m);
-            assert.doesNotMatch(logs, new RegExp(PASSWORD), "the password is logged");
-        });
+        /** A TURN client over TCP sending 3 packets through the relay to PEER:PEER_PORT. */
+        const relayTo = (peer: string, peerPort: number, password = PASSWORD) =>
+            spawnSync(
+                "turnutils_uclient",
+                [
+                    "-t", ...(peer.includes(":") ? ["-x"] : []),
+                    "-u", "streamspace", "-w", password, "-p", String(port),
+                    "-e", peer, "-r", String(peerPort), "-n", "3", "-m", "1", "127.0.0.1",
+                ],
+                { encoding: "utf8", timeout: 15000 },
+            );
 
-        it("relays over TCP for its credential: packets reach a peer and come back", async () => {
+        const relaysBothWays = async (peerAddress: string) => {
             const peerPort = await freePort();
-            const peer = spawn("turnutils_peer", ["-L", address!, "-p", String(peerPort)], { stdio: "ignore" });
+            const peer = spawn("turnutils_peer", ["-L", peerAddress, "-p", String(peerPort)], { stdio: "ignore" });
             try {
                 await new Promise((r) => setTimeout(r, 300));
-                const r = spawnSync(
-                    "turnutils_uclient",
-                    ["-t", "-u", "streamspace", "-w", PASSWORD, "-p", String(port), "-e", address!, "-r", String(peerPort), "-n", "3", "-m", "1", "127.0.0.1"],
-                    { encoding: "utf8", timeout: 15000 },
-                );
+                const r = relayTo(peerAddress, peerPort);
                 assert.equal(r.status, 0, r.stdout + r.stderr);
                 const totals = /tot_send_msgs=(\d+), tot_recv_msgs=(\d+)\s*$/m.exec(r.stdout + r.stderr);
                 assert.ok(totals, "no totals from the TURN client");
@@ -137,15 +154,47 @@ describe("coturn image: coturn-start", () => {
             } finally {
                 peer.kill("SIGTERM");
             }
+        };
+
+        it("keeps the password off the command line, in a private file that denies every peer but the session", () => {
+            const cmdline = fs.readFileSync(`/proc/${relay!.pid}/cmdline`, "utf8");
+            assert.match(cmdline, /turnserver/);
+            assert.doesNotMatch(cmdline, new RegExp(PASSWORD));
+            const [dir] = fs.readdirSync(tmp);
+            const config = path.join(tmp, dir, "turnserver.conf");
+            assert.equal(fs.statSync(config).mode & 0o077, 0, "the configuration is readable by others");
+            const text = fs.readFileSync(config, "utf8");
+            assert.match(text, /^no-cli$/m);
+            const lines = (key: string) => text.split("\n").filter((l) => l.startsWith(`${key}=`)).map((l) => l.slice(key.length + 1));
+            assert.deepEqual(lines("denied-peer-ip"), ["0.0.0.0-255.255.255.255", "::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"]);
+            assert.deepEqual(lines("allowed-peer-ip"), session);
+            assert.deepEqual(lines("relay-ip"), session);
+            assert.doesNotMatch(logs, new RegExp(PASSWORD), "the password is logged");
+        });
+
+        it("relays over TCP for its credential to the session (IPv4): packets reach it and come back", async () => {
+            await relaysBothWays(address!);
+        });
+
+        it("relays to the session over IPv6 too", async function () {
+            if (!address6) this.skip();
+            await relaysBothWays(address6!);
+        });
+
+        it("refuses every other peer: metadata endpoints, the cluster's ranges, IPv4-mapped and loopback forms", function () {
+            const ipv4 = ["169.254.169.254", "10.96.0.1", "172.16.0.10", "192.168.1.1", "100.64.0.1", "8.8.8.8"];
+            const ipv6 = ["fd00:ec2::254", "::ffff:169.254.169.254", "::ffff:10.96.0.1", "::1", "2001:4860:4860::8888"];
+            for (const peer of [...ipv4, ...(address6 ? ipv6 : [])]) {
+                const r = relayTo(peer, 9);
+                assert.notEqual(r.status, 0, `the relay accepted the peer ${peer}`);
+                assert.match(r.stdout + r.stderr, /403 \(Forbidden IP\)/, `${peer}: refused, but not as a forbidden peer:\n${r.stdout}${r.stderr}`);
+            }
         });
 
         it("refuses a wrong password", () => {
-            const r = spawnSync(
-                "turnutils_uclient",
-                ["-t", "-u", "streamspace", "-w", "wrong-password", "-p", String(port), "-e", address!, "-n", "1", "-m", "1", "127.0.0.1"],
-                { encoding: "utf8", timeout: 15000 },
-            );
+            const r = relayTo(address!, 9, "wrong-password");
             assert.notEqual(r.status, 0, "an allocation with a wrong password succeeded");
+            assert.match(r.stdout + r.stderr, /Cannot complete Allocation/);
         });
     });
 });

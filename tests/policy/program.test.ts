@@ -61,7 +61,8 @@ describe("policy pack on the program's resources (every stack file, under mocks)
     it("Pulumi.dev.yaml over WebRTC: the TURN relay passes every mandatory and advisory policy too", async () => {
         const run = await runProgram({ stack: "dev", config: { sessionTestTransport: "webrtc" }, env: { GHCR_TOKEN: "test-double-token" } });
         assert.equal(run.error, undefined, run.error?.message);
-        assert.ok(run.resources.some((r) => r.type === "kubernetes:apps/v1:Deployment" && r.name === "session-test-turn"), "no relay to judge");
+        const session = run.resources.find((r) => r.type === "kubernetes:apps/v1:Deployment" && r.name === "session-test-session");
+        assert.deepEqual(session?.inputs.spec.template.spec.containers.map((c: { name: string }) => c.name), ["session", "turn"], "no relay to judge");
         assert.deepEqual((await violationsOf(run, "dev", "mandatory")).map((v) => `${v.policy}: ${v.message}`), []);
         assert.deepEqual((await violationsOf(run, "dev", "advisory")).map((v) => `${v.policy}: ${v.message}`), []);
     });
@@ -93,6 +94,20 @@ describe("policy pack on the program's resources (every stack file, under mocks)
             g.scalingConfig.minSize = 1;
         });
         assert.deepEqual((await violationsOf(warm, "staging", "advisory")).map((v) => v.policy), ["gpu-pool-scales-to-zero"]);
+    });
+
+    it("staging's GPU node group is judged with the launch template the program gives it: a second metadata hop, or no template, is refused", async () => {
+        const run = await runOf("staging");
+        const twoHops = withChanged(run, "aws:ec2/launchTemplate:LaunchTemplate", "gpu-launch-template", (t) => {
+            t.metadataOptions.httpPutResponseHopLimit = 2;
+        });
+        const v = await violationsOf(twoHops, "staging", "mandatory");
+        assert.deepEqual(v.map((x) => x.policy), ["gpu-pool-node-metadata"]);
+        assert.match(v[0].message, /^aws\.NodeGroup "gpu": uses the launch template aws\.LaunchTemplate "gpu-launch-template", where metadataOptions\.httpPutResponseHopLimit is 2, not 1/);
+        const untemplated = withChanged(run, "aws:eks/nodeGroup:NodeGroup", "gpu", (g) => {
+            delete g.launchTemplate;
+        });
+        assert.deepEqual((await violationsOf(untemplated, "staging", "mandatory")).map((x) => x.policy), ["gpu-pool-node-metadata"]);
     });
 
     it("a session Service of type LoadBalancer in prod is refused", async () => {

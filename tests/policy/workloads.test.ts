@@ -201,6 +201,21 @@ describe("policy: workloads", () => {
             assertOneViolation(await check("workload-session-shm", deployment((pod) => (pod.spec.volumes[0].emptyDir.sizeLimit = "512Mi"))), SESSION, /is 512Mi, less than 1Gi/, /at least 1Gi/);
             assertNoViolation(await check("workload-session-shm", deployment((pod) => (pod.spec.volumes[0].emptyDir.sizeLimit = "1Gi"))));
         });
+        it("in a labelled pod with a helper container, asks only the container the default-container annotation names", async () => {
+            const withRelay = (annotate: boolean) =>
+                deployment((pod) => {
+                    if (annotate) pod.metadata.annotations = { "kubectl.kubernetes.io/default-container": "session" };
+                    pod.spec.containers.push({ ...mainContainer(pod), name: "turn", image: "ghcr.io/acme/coturn@sha256:" + "c".repeat(64), volumeMounts: [] });
+                });
+            assertNoViolation(await check("workload-session-shm", withRelay(true)));
+            assertOneViolation(await check("workload-session-shm", withRelay(false)), 'Deployment "session", container "turn"', /without its own \/dev\/shm/, /at least 1Gi/);
+            // The annotation does not excuse the session container itself.
+            const bare = deployment((pod) => {
+                pod.metadata.annotations = { "kubectl.kubernetes.io/default-container": "session" };
+                mainContainer(pod).volumeMounts = [];
+            });
+            assertOneViolation(await check("workload-session-shm", bare), SESSION, /without its own \/dev\/shm/, /at least 1Gi/);
+        });
         it("does not ask a tool image (the probe) for a session's /dev/shm", async () => {
             assertNoViolation(await check("workload-session-shm", probeJob()));
         });
