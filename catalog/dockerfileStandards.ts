@@ -12,7 +12,8 @@ export const RULES = {
     "non-root-user": "the final USER is a numeric uid other than 0 (Kubernetes runAsNonRoot can verify only numbers)",
     "standard-env": "ENV sets the standard variables to their standard defaults",
     "pinned-base": "every base image is pinned by @sha256 digest (a catalog child's BASE_IMAGE comes from the catalog)",
-    "verified-downloads": "every remote download is verified (sha256sum --check, ADD --checksum, or a pinned OpenPGP fingerprint)",
+    "verified-downloads":
+        "every remote download is verified (sha256sum --check, ADD --checksum, or, for an apt signing key, streamspace-import-signing-key with the pinned OpenPGP fingerprint)",
     "apt-cache-cleaned": "every RUN that installs with apt removes /var/lib/apt/lists/* in the same layer",
     "apt-through-placeholders":
         "once a base stands in for packages with its placeholder package, later installs use streamspace-apt-install, which installs the real package where a new one needs it",
@@ -21,6 +22,11 @@ export const RULES = {
 /** The base's installer: `streamspace-apt-install --placeholders` installs the placeholder package. */
 const APT_HELPER = "streamspace-apt-install";
 const APT_INSTALL = /\bapt(-get)? install\b/;
+/** Puts only the key with the given fingerprint into an apt keyring (images/selkies-base/rootfs/usr/local/sbin). */
+export const SIGNING_KEY_HELPER = "streamspace-import-signing-key";
+const SIGNING_KEY_IMPORT = new RegExp(`\\b${SIGNING_KEY_HELPER}\\s+\\S+\\s+[0-9A-F]{40}\\s+\\S+`);
+// Commands that turn a whole key file into an apt keyring: apt would trust a key smuggled in beside the vendor's.
+const WHOLE_FILE_KEY_IMPORT = /\bgpg\b[^&|;]*--dearmou?r\b|\bapt-key\s+add\b/;
 
 export type RuleId = keyof typeof RULES;
 
@@ -175,10 +181,13 @@ export function checkDockerfile(file: string, content: string, opts: CheckOption
                 if (inFinal) packages.forEach((p) => facts.packages.add(p));
             }
             if (/\b(curl|wget)\b[^&|;]*\bhttps?:\/\//.test(text) || /\b(curl|wget)\b[^&|;]*\$\{?[A-Z_]*URL/.test(text)) {
-                const verified = /sha256sum\s+(-c|--check)\b/.test(text) || (/--show-keys\b/.test(text) && /\b[0-9A-F]{40}\b/.test(text));
+                const verified = /sha256sum\s+(-c|--check)\b/.test(text) || SIGNING_KEY_IMPORT.test(text);
                 if (!verified) {
-                    report(line(i), "verified-downloads", "downloads with curl/wget without `sha256sum --check` of a pinned sum (or a pinned OpenPGP fingerprint for a signing key)");
+                    report(line(i), "verified-downloads", `downloads with curl/wget without \`sha256sum --check\` of a pinned sum (for an apt signing key: \`${SIGNING_KEY_HELPER} FILE|URL FINGERPRINT KEYRING\`)`);
                 }
+            }
+            if (WHOLE_FILE_KEY_IMPORT.test(text)) {
+                report(line(i), "verified-downloads", `imports every key of a file into a keyring, so apt would also trust any key beside the vendor's; use \`${SIGNING_KEY_HELPER} FILE|URL FINGERPRINT KEYRING\`, which keeps only the key with the published fingerprint`);
             }
         } else if (keyword === "ADD") {
             const remote = i.getArguments().some((a) => /^https?:\/\//.test(a.getValue()));

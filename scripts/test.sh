@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # Debian packages the test stages use (the offline image stage installs its own).
-DEB_PACKAGES=(chromium shellcheck coturn)
+DEB_PACKAGES=(chromium shellcheck coturn gpg)
 
 # shellcheck source=scripts/lib/debian-packages.sh
 source scripts/lib/debian-packages.sh

@@ -88,6 +88,48 @@ describe("image standard: Dockerfile checker", () => {
         assert.deepStrictEqual(checkText(unverified, { selkies: true }).map((x) => x.rule), ["verified-downloads"]);
     });
 
+    describe("a vendor's apt signing key", () => {
+        const FPR = "EB4C1BFD4F042F6DDDCCEC917721F63BD38B4796";
+        const withRun = (run: string) => goodDockerfile().replace("COPY rootfs/ /", `${run}COPY rootfs/ /`);
+
+        it("is refused when the whole downloaded file becomes the keyring, even with its fingerprint checked first", () => {
+            // A file carrying the published key plus another passes the --show-keys check; apt would trust both.
+            const whole =
+                "RUN curl -fsSL -o /tmp/key.asc https://vendor.example/key.asc \\\n" +
+                `    && gpg --show-keys --with-colons /tmp/key.asc | awk -F: '$1 == "fpr" { print $10 }' | grep -qx ${FPR} \\\n` +
+                "    && gpg --dearmor </tmp/key.asc >/usr/share/keyrings/vendor.gpg\n";
+            const v = checkText(withRun(whole), { selkies: true });
+            assert.deepStrictEqual(v.map((x) => x.rule), ["verified-downloads", "verified-downloads"]);
+            assert.match(v[0].message, /streamspace-import-signing-key FILE\|URL FINGERPRINT KEYRING/);
+            assert.match(v[1].message, /imports every key of a file into a keyring/);
+            const aptKey = "RUN curl -fsSL https://vendor.example/key.asc | apt-key add -\n";
+            assert.ok(checkText(withRun(aptKey), { selkies: true }).some((x) => /imports every key/.test(x.message)));
+        });
+
+        it("is accepted through streamspace-import-signing-key with the full fingerprint, from a URL or a downloaded file", () => {
+            const url = `RUN streamspace-import-signing-key https://vendor.example/key.asc ${FPR} /usr/share/keyrings/vendor.gpg\n`;
+            assert.deepStrictEqual(checkText(withRun(url), { selkies: true }), []);
+            const downloaded = `RUN curl -fsSL -o /tmp/key.asc https://vendor.example/key.asc && streamspace-import-signing-key /tmp/key.asc ${FPR} /usr/share/keyrings/vendor.gpg\n`;
+            assert.deepStrictEqual(checkText(withRun(downloaded), { selkies: true }), []);
+            const shortId = downloaded.replace(FPR, FPR.slice(-16));
+            assert.deepStrictEqual(checkText(withRun(shortId), { selkies: true }).map((x) => x.rule), ["verified-downloads"]);
+        });
+    });
+
+    it("every Dockerfile under images/, LinuxServer flavours included, verifies its downloads", () => {
+        // The catalog check covers each folder's standard Dockerfile only; the flavours download too.
+        const files = fs.readdirSync(path.join(ROOT, "images")).flatMap((folder) =>
+            fs.existsSync(path.join(ROOT, "images", folder)) && fs.statSync(path.join(ROOT, "images", folder)).isDirectory()
+                ? fs.readdirSync(path.join(ROOT, "images", folder)).filter((f) => /^Dockerfile(\..+)?$/.test(f)).map((f) => path.join("images", folder, f))
+                : [],
+        );
+        assert.ok(files.some((f) => f.endsWith(".kasmvnc")), `no LinuxServer flavour among ${files.join(", ")}`);
+        const unverified = files.flatMap((f) =>
+            checkDockerfile(f, fs.readFileSync(path.join(ROOT, f), "utf8")).violations.filter((v) => v.rule === "verified-downloads").map(formatViolation),
+        );
+        assert.deepStrictEqual(unverified, []);
+    });
+
     it("a catalog child inherits health check, ports, env and user from its base but not its labels", () => {
         const base = checkDockerfile("base", goodDockerfile(), { selkies: true });
         const child = "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nRUN true\n";
