@@ -23,6 +23,9 @@ readonly REGISTRY_PORT=5001
 readonly STACK=dev
 # The smoke-test pods (components/sessionTest.ts).
 readonly PROBE_SELECTOR="app.kubernetes.io/part-of=streamspace-session-test,app.kubernetes.io/component=smoke-test"
+# Every file a run writes into the artifacts folder (here and in scripts/e2e-report.ts). --artifacts
+# may name a folder that holds other files (--artifacts ~), so a new run removes these and no others.
+readonly ARTIFACT_FILES=(phases.tsv up.events.jsonl second-up.events.jsonl probe.log probe-result.json stream-probe.png images.tsv summary.md)
 
 artifacts="$repo/artifacts/e2e"
 state=""
@@ -38,7 +41,8 @@ Usage: scripts/e2e.sh [--artifacts DIR]
 Deploys the dev stack with ./scripts/deploy-dev.sh on a new kind cluster (streamspace) and local
 registry (localhost:5001), lets the smoke test decide, runs the deploy command again (it must
 change nothing), then destroys everything it made. Needs Docker, Node.js, the Pulumi CLI, kind and
-kubectl. Writes the probe's result, its screenshot and a summary to DIR (default artifacts/e2e).
+kubectl. Writes the probe's result, its screenshot and a summary to DIR (default artifacts/e2e),
+replacing an earlier run's files there and leaving any other file in DIR as it is.
 USAGE
 }
 
@@ -87,6 +91,20 @@ preflight() {
         say "Stop it first; 'docker ps --filter publish=$REGISTRY_PORT' or 'ss -ltnp' shows what it is."
         exit 1
     fi
+}
+
+# Makes the artifacts folder, or clears an earlier run's files from it; the folder's other files stay.
+prepare_artifacts() {
+    local file
+    mkdir -p "$artifacts" || { say "cannot make the artifacts folder $artifacts: choose another with --artifacts DIR"; exit 1; }
+    artifacts=$(cd "$artifacts" && pwd)
+    for file in "${ARTIFACT_FILES[@]}"; do
+        if [ -d "$artifacts/$file" ]; then
+            say "$artifacts/$file is a folder, not a file of an earlier run: choose another folder with --artifacts DIR"
+            exit 1
+        fi
+        rm -f "$artifacts/$file"
+    done
 }
 
 report() {
@@ -196,9 +214,7 @@ finish() {
 main() {
     parse_args "$@"
     preflight
-    rm -rf "$artifacts"
-    mkdir -p "$artifacts"
-    artifacts=$(cd "$artifacts" && pwd)
+    prepare_artifacts
     state=$(mktemp -d)
     cp "$repo/Pulumi.$STACK.yaml" "$state/"
     trap finish EXIT

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs kind and the Pulumi CLI at the versions pinned below into DIR (for the e2e workflow; the
-# runner has Docker and kubectl already). Each download is checked against the SHA-256 that its
-# publisher lists for that version: kind's kind-<os>-<arch>.sha256sum from the release, Pulumi's
-# pulumi-<version>-checksums.txt. Those lists come from the same publisher over HTTPS: they catch a
-# corrupted or swapped download, and to trust a release is to trust them.
+# runner has Docker and kubectl already). Each download must match the SHA-256 pinned for its URL
+# in e2e-tools.sha256 beside this script. Checksum lists fetched from the publisher at install time
+# would come from the same place as the files, so whoever could swap a file could swap its sum too;
+# a sum pinned in the repository cannot change without a reviewed commit. A download without a
+# pinned sum is refused before anything is fetched.
 #
 # Usage: .github/scripts/install-e2e-tools.sh DIR
 set -euo pipefail
@@ -12,6 +13,9 @@ set -euo pipefail
 readonly KIND_VERSION=v0.29.0
 # The Pulumi CLI moves with the SDK: the same version as @pulumi/pulumi in package.json (a test checks).
 readonly PULUMI_VERSION=3.248.0
+
+PINS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/e2e-tools.sha256"
+readonly PINS
 
 tmp=""
 
@@ -28,6 +32,12 @@ architectures() {
     esac
 }
 
+# The SHA-256 pinned for URL ("<sha256>  <url>" lines; # starts a comment), or nothing.
+pinned_sha256() { # URL
+    [ -r "$PINS" ] || return 0
+    awk -v url="$1" '$1 !~ /^#/ && $2 == url && $1 ~ /^[0-9a-f]+$/ && length($1) == 64 { print $1; exit }' "$PINS"
+}
+
 download() { # URL FILE
     curl --fail --silent --show-error --location --retry 3 --output "$2" "$1" || {
         say "could not download $1"
@@ -35,20 +45,15 @@ download() { # URL FILE
     }
 }
 
-# Checks FILE against the line for NAME in the publisher's CHECKSUMS file ("<sha256>  <name>").
-verify() { # FILE NAME CHECKSUMS
-    local expected actual
-    expected=$(awk -v name="$2" '$2 == name || $2 == "*" name { print $1 }' "$3")
-    if [ -z "$expected" ]; then
-        say "$3 lists no checksum for $2: is the version right?"
-        exit 1
-    fi
+# Checks FILE (downloaded from URL) against the SHA-256 pinned for URL.
+verify() { # FILE URL EXPECTED
+    local actual
     actual=$(sha256sum "$1" | awk '{ print $1 }')
-    if [ "$actual" != "$expected" ]; then
-        say "$2 does not match its published checksum: expected $expected, got $actual. Nothing was installed."
+    if [ "$actual" != "$3" ]; then
+        say "${2##*/} does not match its pinned checksum: expected $3, got $actual. Nothing was installed."
         exit 1
     fi
-    say "$2: sha256 $actual verified"
+    say "${2##*/}: sha256 $actual verified"
 }
 
 main() {
@@ -58,24 +63,32 @@ main() {
     }
     local dir=$1
     architectures
+
+    local kind_url="https://github.com/kubernetes-sigs/kind/releases/download/$KIND_VERSION/kind-linux-$kind_arch"
+    local pulumi_url="https://get.pulumi.com/releases/sdk/pulumi-v$PULUMI_VERSION-linux-$pulumi_arch.tar.gz"
+    local kind_sha256 pulumi_sha256 url unpinned=()
+    kind_sha256=$(pinned_sha256 "$kind_url")
+    pulumi_sha256=$(pinned_sha256 "$pulumi_url")
+    [ -n "$kind_sha256" ] || unpinned+=("$kind_url")
+    [ -n "$pulumi_sha256" ] || unpinned+=("$pulumi_url")
+    if [ "${#unpinned[@]}" -gt 0 ]; then
+        for url in "${unpinned[@]}"; do say "the checksum of $url is not pinned in $PINS"; done
+        say "nothing was downloaded or installed. Add a line '<sha256>  <url>' for each, with the SHA-256 the publisher lists for that version and architecture (kind's release notes, Pulumi's pulumi-$PULUMI_VERSION-checksums.txt), checked from a machine you trust"
+        exit 1
+    fi
+
     tmp=$(mktemp -d)
     trap 'rm -rf "$tmp"' EXIT
     mkdir -p "$dir"
 
-    local kind_file="kind-linux-$kind_arch"
-    local kind_url="https://github.com/kubernetes-sigs/kind/releases/download/$KIND_VERSION/$kind_file"
-    download "$kind_url" "$tmp/$kind_file"
-    download "$kind_url.sha256sum" "$tmp/kind.sha256sum"
-    verify "$tmp/$kind_file" "$kind_file" "$tmp/kind.sha256sum"
-
-    local pulumi_file="pulumi-v$PULUMI_VERSION-linux-$pulumi_arch.tar.gz"
-    download "https://get.pulumi.com/releases/sdk/$pulumi_file" "$tmp/$pulumi_file"
-    download "https://get.pulumi.com/releases/sdk/pulumi-$PULUMI_VERSION-checksums.txt" "$tmp/pulumi-checksums.txt"
-    verify "$tmp/$pulumi_file" "$pulumi_file" "$tmp/pulumi-checksums.txt"
+    download "$kind_url" "$tmp/kind"
+    verify "$tmp/kind" "$kind_url" "$kind_sha256"
+    download "$pulumi_url" "$tmp/pulumi.tar.gz"
+    verify "$tmp/pulumi.tar.gz" "$pulumi_url" "$pulumi_sha256"
 
     # Only verified files reach DIR.
-    install -m 0755 "$tmp/$kind_file" "$dir/kind"
-    tar -xzf "$tmp/$pulumi_file" -C "$dir" --strip-components=1
+    install -m 0755 "$tmp/kind" "$dir/kind"
+    tar -xzf "$tmp/pulumi.tar.gz" -C "$dir" --strip-components=1
     say "kind $KIND_VERSION and pulumi $PULUMI_VERSION in $dir"
 }
 

@@ -5,6 +5,7 @@ import * as os from "os";
 import * as path from "path";
 import { one, runProgram, stackConfig } from "../harness";
 import { ROOT } from "../harness";
+import { WORK_FILES } from "../../scripts/e2e-report";
 import { PROBE_LOG_PNG, eventLine, probeLog } from "./e2eFixtures";
 import { callsIn, checkoutWithOwnCopies, fakeTools, run as runIn, start as startIn, RunOptions } from "./fakeCommands";
 
@@ -215,6 +216,57 @@ describe("scripts/e2e.sh (with test doubles for docker, kind, kubectl, npm and p
         // The artifacts: the probe's verdict and the screenshot it printed into its log (last attempt).
         assert.deepEqual(JSON.parse(fs.readFileSync(artifact("probe-result.json"), "utf8")), PASS);
         assert.ok(fs.readFileSync(artifact("stream-probe.png")).equals(PROBE_LOG_PNG));
+    });
+
+    describe("the --artifacts folder: a run replaces its own files there and nothing else", () => {
+        const userFiles = { "notes.txt": "the user's notes\n", "photos/holiday.jpg": "not a real photo" };
+        const withUserFiles = (extra: Record<string, string> = {}) => {
+            for (const [name, text] of Object.entries({ ...userFiles, ...extra })) {
+                fs.mkdirSync(path.dirname(artifact(name)), { recursive: true });
+                fs.writeFileSync(artifact(name), text);
+            }
+        };
+
+        it("keeps the folder's other files (--artifacts ~ or .) and removes an earlier run's", () => {
+            fakeWorld(dir);
+            // This run stops at the cluster, before the probe: an earlier run's probe files must not pass for its own.
+            fakeTools(dir, { kind: `[ "$1" = create ] && exit 1; exit 0` });
+            withUserFiles({ "probe-result.json": JSON.stringify(PASS), "probe.log": "an earlier run's log", "stream-probe.png": "old" });
+            const r = run(SCRIPT, dir, opts());
+            assert.equal(r.status, 1, r.stdout + r.stderr);
+            assert.match(r.stderr, /FAILED: creating the kind cluster and the local registry failed/);
+            for (const [name, text] of Object.entries(userFiles)) assert.equal(fs.readFileSync(artifact(name), "utf8"), text, `${name} was changed or removed`);
+            for (const name of ["probe-result.json", "probe.log", "stream-probe.png"]) assert.ok(!fs.existsSync(artifact(name)), `an earlier run's ${name} was left`);
+            assert.match(fs.readFileSync(artifact("summary.md"), "utf8"), /^## End to end: dev stack on kind FAILED$/m);
+        });
+
+        it("makes a folder that is not there yet", () => {
+            fakeWorld(dir);
+            const r = run(SCRIPT, dir, { ...opts(), args: ["--artifacts", path.join(dir, "new", "e2e")] });
+            assert.equal(r.status, 0, r.stdout + r.stderr);
+            assert.ok(fs.existsSync(path.join(dir, "new", "e2e", "summary.md")));
+        });
+
+        it("refuses a folder where one of its file names is a folder, before making anything", () => {
+            fakeWorld(dir);
+            withUserFiles();
+            fs.mkdirSync(artifact("summary.md"));
+            fs.writeFileSync(artifact("summary.md/draft.md"), "the user's draft");
+            const r = run(SCRIPT, dir, opts());
+            assert.equal(r.status, 1, r.stdout + r.stderr);
+            assert.match(r.stdout, /artifacts\/summary\.md is a folder, not a file of an earlier run: choose another folder with --artifacts DIR/);
+            assert.equal(fs.readFileSync(artifact("summary.md/draft.md"), "utf8"), "the user's draft");
+            assert.ok(!r.calls.some((c) => /^kind create|^docker run|^pulumi /.test(c)), r.calls.join("\n"));
+        });
+
+        it("names in ARTIFACT_FILES every file it and the report write there", () => {
+            const script = fs.readFileSync(path.join(ROOT, "scripts", SCRIPT), "utf8");
+            const listed = /^readonly ARTIFACT_FILES=\(([^)]*)\)$/m.exec(script)?.[1].split(/\s+/) ?? [];
+            const written = [...script.matchAll(/\$artifacts\/([\w.-]+)/g)].map((m) => m[1]);
+            assert.ok(written.length >= 6, `found only ${written.join(", ")}`);
+            const missing = [...new Set([...written, ...Object.values(WORK_FILES)])].filter((f) => !listed.includes(f));
+            assert.deepEqual(missing, [], "files a run writes that a new run would not clear");
+        });
     });
 
     it("fails when the second run changes anything, names the change, and still removes everything", () => {
