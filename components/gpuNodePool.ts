@@ -17,6 +17,47 @@ export const EKS_GPU_AMI = "AL2023_x86_64_NVIDIA";
 export const DEVICE_PLUGIN_CHART = "nvidia-device-plugin";
 export const DEVICE_PLUGIN_REPO = "https://nvidia.github.io/k8s-device-plugin";
 export const DEVICE_PLUGIN_NAMESPACE = "nvidia-device-plugin";
+/** The root volume of the EKS NVIDIA AMI (Amazon Linux 2023). */
+export const EKS_GPU_ROOT_DEVICE = "/dev/xvda";
+
+// Sessions are browsers a user drives, with open egress: they must not reach the node's credentials.
+// IMDSv2 only, and the token's reply limited to one hop: it ends at the node and never reaches a
+// pod's network namespace. The endpoint stays on: the node's own agents (kubelet, VPC CNI) read it.
+const EKS_NODE_METADATA: aws.types.input.ec2.LaunchTemplateMetadataOptions = {
+    httpEndpoint: "enabled",
+    httpTokens: "required",
+    httpPutResponseHopLimit: 1,
+};
+
+/**
+ * User data of the EKS GPU nodes (a MIME part the AMI's cloud-init runs before the node takes
+ * pods): the NVIDIA Container Toolkit takes GPUs from the device plugin's volume mounts only, never
+ * from an unprivileged pod's own NVIDIA_VISIBLE_DEVICES. The device plugin hands them over that way
+ * (deviceListStrategy: volume-mounts); without this the toolkit's defaults would ignore the mounts.
+ */
+export const EKS_NODE_TOOLKIT_SCRIPT = [
+    "#!/bin/bash",
+    "set -euo pipefail",
+    "nvidia-ctk config --in-place \\",
+    "    --set accept-nvidia-visible-devices-as-volume-mounts=true \\",
+    "    --set accept-nvidia-visible-devices-envvar-when-unprivileged=false",
+].join("\n");
+
+export function eksNodeUserData(): string {
+    const mime = [
+        "MIME-Version: 1.0",
+        'Content-Type: multipart/mixed; boundary="==STREAMSPACE=="',
+        "",
+        "--==STREAMSPACE==",
+        'Content-Type: text/x-shellscript; charset="us-ascii"',
+        "",
+        EKS_NODE_TOOLKIT_SCRIPT,
+        "",
+        "--==STREAMSPACE==--",
+        "",
+    ].join("\n");
+    return Buffer.from(mime, "utf8").toString("base64");
+}
 
 // A node group waits for its nodes to join; a GPU node from zero can take ~15 minutes.
 const NODE_TIMEOUTS: pulumi.CustomTimeouts = { create: "30m", update: "30m", delete: "30m" };
@@ -83,6 +124,7 @@ export class GpuNodePool extends pulumi.ComponentResource {
     }
 
     private eksNodeGroup(name: string, config: EksGpuConfig): void {
+        const template = this.eksLaunchTemplate(name, config);
         const nodeGroup = new aws.eks.NodeGroup(
             name,
             {
@@ -92,7 +134,8 @@ export class GpuNodePool extends pulumi.ComponentResource {
                 amiType: EKS_GPU_AMI,
                 instanceTypes: [config.instanceType],
                 capacityType: config.spot ? "SPOT" : "ON_DEMAND",
-                diskSize: config.diskSizeGb,
+                // EKS refuses diskSize next to a launch template: the root volume is set there.
+                launchTemplate: { id: template.id, version: template.latestVersion.apply((v) => String(v)) },
                 scalingConfig: eksScaling(config.scaling),
                 updateConfig: { maxUnavailable: 1 },
                 labels: { [GPU_NODE_LABEL.key]: GPU_NODE_LABEL.value },
@@ -117,6 +160,25 @@ export class GpuNodePool extends pulumi.ComponentResource {
                 { parent: this },
             );
         }
+    }
+
+    /** The nodes' metadata service settings, toolkit settings and root volume; instance type and AMI stay on the node group. */
+    private eksLaunchTemplate(name: string, config: EksGpuConfig): aws.ec2.LaunchTemplate {
+        return new aws.ec2.LaunchTemplate(
+            `${name}-launch-template`,
+            {
+                description: "StreamSpace GPU session nodes: IMDSv2 only, not reachable from pods",
+                metadataOptions: EKS_NODE_METADATA,
+                userData: eksNodeUserData(),
+                blockDeviceMappings: [
+                    {
+                        deviceName: EKS_GPU_ROOT_DEVICE,
+                        ebs: { volumeSize: config.diskSizeGb, volumeType: "gp3", deleteOnTermination: "true" },
+                    },
+                ],
+            },
+            { parent: this },
+        );
     }
 
     private gkeNodePool(name: string, config: GkeGpuConfig): void {
@@ -153,6 +215,9 @@ export class GpuNodePool extends pulumi.ComponentResource {
                     ...(config.serviceAccount
                         ? { serviceAccount: config.serviceAccount, oauthScopes: ["https://www.googleapis.com/auth/cloud-platform"] }
                         : {}),
+                    // Sessions have open egress: pods get the GKE metadata server, which withholds the
+                    // node service account's token, and the legacy (header-less) endpoints stay off.
+                    workloadMetadataConfig: { mode: "GKE_METADATA" },
                     metadata: { "disable-legacy-endpoints": "true" },
                 },
             },
@@ -221,6 +286,9 @@ export class GpuNodePool extends pulumi.ComponentResource {
                         },
                     },
                     tolerations: [GPU_TOLERATION, { key: "CriticalAddonsOnly", operator: "Exists" }],
+                    // GPUs are handed over as volume mounts, so an unprivileged pod cannot pick GPUs
+                    // by setting NVIDIA_VISIBLE_DEVICES itself (the nodes' toolkit must accept them).
+                    deviceListStrategy: "volume-mounts",
                     ...(runtimeClassName ? { runtimeClassName } : {}),
                 },
                 // A DaemonSet on zero nodes is ready at once; on running GPU nodes the wait proves

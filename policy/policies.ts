@@ -1,7 +1,7 @@
 import type { EnforcementLevel, PolicyPackConfig, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { FactName, StackFacts, factsSchema, requireFacts } from "./facts";
 import { CheckedResource, StackResource, StackViolation, describe } from "./resources";
-import { gpuPoolScalesToZero } from "./rules/gpuPool";
+import { gpuPoolNodeMetadata, gpuPoolScalesToZero } from "./rules/gpuPool";
 import { IMAGE_REFERENCE_INPUTS, IMAGE_TYPE, imageOciLabels, imageRegistry } from "./rules/images";
 import { SERVICE_TYPE, sessionServiceExposure, turnServiceExposure } from "./rules/services";
 import * as workloads from "./rules/workloads";
@@ -106,6 +106,14 @@ export const POLICY_DEFINITIONS: readonly PolicyDefinition[] = [
     } satisfies ResourcePolicyDefinition<never>,
     {
         kind: "stack",
+        name: "gpu-pool-node-metadata",
+        description: "GPU node pools keep the node's credentials from pods: an EKS node group's launch template requires IMDSv2 with hop limit 1, a GKE node pool runs the GKE metadata server (GKE_METADATA).",
+        enforcementLevel: "mandatory",
+        facts: [],
+        check: gpuPoolNodeMetadata,
+    } satisfies StackPolicyDefinition<never>,
+    {
+        kind: "stack",
         name: "gpu-pool-scales-to-zero",
         description: "Outside prod, the GPU node pool scales to zero (gpuMinNodes 0) unless the stack sets policyAllowWarmGpuNodes.",
         enforcementLevel: "advisory",
@@ -137,14 +145,20 @@ function stackPolicy(def: StackPolicyDefinition): StackValidationPolicy {
         name: def.name,
         description: def.description,
         enforcementLevel: def.enforcementLevel,
-        configSchema: factsSchema(def.facts),
+        ...(def.facts.length > 0 ? { configSchema: factsSchema(def.facts) } : {}),
         validateStack: (args, reportViolation) => {
             const given = requireFacts(args.getConfig<Partial<StackFacts>>(), def.facts);
             if (given.facts === undefined) {
                 reportViolation(given.missing);
                 return;
             }
-            const resources = args.resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: r.props }));
+            const resources = args.resources.map((r) => ({
+                type: r.type,
+                name: r.name,
+                urn: r.urn,
+                props: r.props,
+                propertyDependencies: Object.fromEntries(Object.entries(r.propertyDependencies).map(([k, deps]) => [k, deps.map((d) => d.urn)])),
+            }));
             for (const v of def.check(resources, given.facts)) reportViolation(v.message, v.urn);
         },
     };

@@ -14,6 +14,11 @@ export interface CheckedResource {
 /** A resource of the stack as a stack policy sees it (its outputs, and its URN to report against). */
 export interface StackResource extends CheckedResource {
     urn: string;
+    /**
+     * For each input property, the URNs of the stack's resources whose outputs it was built from, as
+     * the engine records them: known during preview, before any id is.
+     */
+    propertyDependencies?: Record<string, string[]>;
 }
 
 /** A violation of a stack policy, reported against one resource. */

@@ -17,6 +17,10 @@ export interface RegisteredResource {
     /** Dotted paths of the inputs that arrived as secrets, e.g. `registry` or `stringData`. */
     secretPaths: string[];
     provider?: string;
+    /** The URN the mock engine gave the resource. */
+    urn?: string;
+    /** For each input property, the URNs of the resources whose outputs it was built from, as the engine records them. */
+    propertyDependencies?: Record<string, string[]>;
 }
 
 // The marker Pulumi puts on a serialized secret value.
@@ -103,6 +107,9 @@ function mockState(type: string, name: string, inputs: Record<string, any>): Rec
         }
         case "docker:index/registryImage:RegistryImage":
             return { ...inputs, sha256Digest: fakeDigest(inputs) };
+        case "aws:ec2/launchTemplate:LaunchTemplate":
+            // A new launch template is at version 1.
+            return { ...inputs, latestVersion: 1 };
         case "random:index/randomPassword:RandomPassword":
             return { ...inputs, result: `test-double-password-${name}` };
         default:
@@ -125,6 +132,31 @@ async function resolveDeep(value: unknown, secrets: { found: boolean }): Promise
         return out;
     }
     return value;
+}
+
+type RegisterCallback = (err: Error | null, response?: { getUrn(): string }) => void;
+interface RegisterRequest {
+    getType(): string;
+    getName(): string;
+    getPropertydependenciesMap(): { entries(): Iterable<[string, { getUrnsList(): string[] }]> };
+}
+
+/**
+ * Notes each resource's URN and property dependencies, which Pulumi's mocks do not pass on: stack
+ * policies resolve related resources (a node group's launch template) through them.
+ */
+function recordDependencies(resources: RegisteredResource[]): void {
+    const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: RegisterRequest, callback: RegisterCallback): void };
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req, callback) =>
+        register(req, (err, response) => {
+            const resource = resources.find((r) => r.type === req.getType() && r.name === req.getName() && r.urn === undefined);
+            if (resource && response) {
+                resource.urn = response.getUrn();
+                resource.propertyDependencies = Object.fromEntries([...req.getPropertydependenciesMap().entries()].map(([k, v]) => [k, v.getUrnsList()]));
+            }
+            callback(err, response);
+        });
 }
 
 function clearProgramModules(): void {
@@ -175,6 +207,7 @@ export async function runProgram(opts: RunOptions = {}): Promise<ProgramRun> {
         stack,
         opts.preview ?? false,
     );
+    recordDependencies(resources);
     pulumi.runtime.setAllConfig(raw, [...secretKeys]);
 
     const savedEnv: Record<string, string | undefined> = {};

@@ -3,6 +3,7 @@ import { DEVICE_PLUGIN_CHART_VERSION } from "../../config/gpu";
 import { ProgramRun, byType, one, runProgram } from "../harness";
 
 const NODE_GROUP = "aws:eks/nodeGroup:NodeGroup";
+const LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate";
 const ASG_TAG = "aws:autoscaling/tag:Tag";
 const NODE_POOL = "gcp:container/nodePool:NodePool";
 const RELEASE = "kubernetes:helm.sh/v3:Release";
@@ -19,6 +20,8 @@ const gke = { gpuProvider: "gke", gpuGkeCluster: "streamspace-prod", gpuGkeLocat
 
 const selector = { "streamspace.io/node-type": "gpu" };
 const toleration = { key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" };
+// IMDSv2 only, its token one hop: sessions (browsers with open egress) cannot fetch the node role's credentials.
+const nodeMetadata = { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 };
 
 async function run(config: Record<string, unknown>): Promise<ProgramRun> {
     const result = await runProgram({ stack: "dev", config });
@@ -34,7 +37,7 @@ function usesClusterProvider(run: ProgramRun, type: string): void {
 
 function gpuResources(run: ProgramRun): string[] {
     return run.resources
-        .filter((r) => [NODE_GROUP, ASG_TAG, NODE_POOL, RELEASE, RUNTIME_CLASS].includes(r.type))
+        .filter((r) => [NODE_GROUP, LAUNCH_TEMPLATE, ASG_TAG, NODE_POOL, RELEASE, RUNTIME_CLASS].includes(r.type))
         .map((r) => r.type);
 }
 
@@ -60,6 +63,44 @@ describe("GpuNodePool", () => {
             assert.deepEqual(group.inputs.scalingConfig, { minSize: 0, maxSize: 2, desiredSize: 0 });
             assert.deepEqual(group.inputs.labels, selector);
             assert.deepEqual(group.inputs.taints, [{ key: "nvidia.com/gpu", value: "true", effect: "NO_SCHEDULE" }]);
+        });
+
+        it("keeps pods from the node role's credentials: the node group uses the latest version of a launch template that requires IMDSv2 with hop limit 1", async () => {
+            const r = await run(eks);
+            const template = one(r, LAUNCH_TEMPLATE);
+            assert.deepEqual(template.inputs.metadataOptions, nodeMetadata);
+            const group = one(r, NODE_GROUP);
+            // The harness's mocks give a resource the id <name>-id, and a new launch template version 1.
+            assert.deepEqual(group.inputs.launchTemplate, { id: `${template.name}-id`, version: "1" });
+            assert.deepEqual(group.propertyDependencies?.launchTemplate, [template.urn], "the node group does not take its launch template from the template resource");
+        });
+
+        it("sizes the root volume in the launch template (gp3), and sets no diskSize on the node group: EKS refuses both", async () => {
+            const r = await run({ ...eks, gpuDiskSizeGb: 200 });
+            const template = one(r, LAUNCH_TEMPLATE);
+            assert.deepEqual(template.inputs.blockDeviceMappings, [
+                { deviceName: "/dev/xvda", ebs: { volumeSize: 200, volumeType: "gp3", deleteOnTermination: "true" } },
+            ]);
+            assert.equal(one(r, NODE_GROUP).inputs.diskSize, undefined, "EKS rejects diskSize on a node group with a launch template");
+            // The node group names the AMI type and instance types; EKS refuses a launch template that names them again.
+            for (const field of ["imageId", "instanceType"]) {
+                assert.equal(template.inputs[field], undefined, `the launch template sets ${field}`);
+            }
+        });
+
+        it("sets the nodes' NVIDIA toolkit to take GPUs from the device plugin's volume mounts only, in the launch template's user data", async () => {
+            const template = one(await run(eks), LAUNCH_TEMPLATE);
+            const mime = Buffer.from(String(template.inputs.userData), "base64").toString("utf8");
+            assert.match(mime, /^MIME-Version: 1\.0\nContent-Type: multipart\/mixed; boundary="==STREAMSPACE=="\n/);
+            const part = /Content-Type: text\/x-shellscript; charset="us-ascii"\n\n([\s\S]*?)\n\n--==STREAMSPACE==--\n$/.exec(mime);
+            assert.ok(part, `no shell-script part ending the MIME document:\n${mime}`);
+            assert.match(part[1], /^#!\/bin\/bash\n/);
+            assert.match(part[1], /nvidia-ctk config --in-place/);
+            assert.match(part[1], /--set accept-nvidia-visible-devices-as-volume-mounts=true/);
+            assert.match(part[1], /--set accept-nvidia-visible-devices-envvar-when-unprivileged=false/);
+            // The script is valid bash.
+            const check = require("child_process").spawnSync("bash", ["-n"], { input: part[1], encoding: "utf8" });
+            assert.equal(check.status, 0, check.stderr);
         });
 
         it("tells the cluster autoscaler the label and taint of nodes it has not started (scale from zero)", async () => {
@@ -97,6 +138,7 @@ describe("GpuNodePool", () => {
             );
             assert.deepEqual(release.inputs.values.tolerations[0], toleration);
             assert.equal(release.inputs.values.runtimeClassName, undefined);
+            assert.equal(release.inputs.values.deviceListStrategy, "volume-mounts", "a pod could pick GPUs by setting NVIDIA_VISIBLE_DEVICES");
             assert.equal(one(r, NAMESPACE, "gpu-device-plugin").inputs.metadata.name, "nvidia-device-plugin");
             assert.deepEqual(byType(r, RUNTIME_CLASS), [], "EKS's NVIDIA AMI needs no RuntimeClass");
             usesClusterProvider(r, RELEASE);
@@ -161,6 +203,12 @@ describe("GpuNodePool", () => {
             assert.equal(pool.inputs.nodeConfig.serviceAccount, undefined);
         });
 
+        it("keeps the node service account's token from pods: the GKE metadata server, legacy metadata endpoints off", async () => {
+            const pool = one(await run(gke), NODE_POOL);
+            assert.deepEqual(pool.inputs.nodeConfig.workloadMetadataConfig, { mode: "GKE_METADATA" });
+            assert.deepEqual(pool.inputs.nodeConfig.metadata, { "disable-legacy-endpoints": "true" });
+        });
+
         it("uses Spot VMs, a T4 on N1, a project and a dedicated node service account from config", async () => {
             const r = await run({
                 ...gke,
@@ -201,6 +249,7 @@ describe("GpuNodePool", () => {
             assert.deepEqual(byType(r, NODE_GROUP), []);
             assert.deepEqual(byType(r, NODE_POOL), []);
             assert.equal(byType(r, RELEASE).length, 1);
+            assert.equal(one(r, RELEASE).inputs.values.deviceListStrategy, "volume-mounts", "a pod could pick GPUs by setting NVIDIA_VISIBLE_DEVICES");
             assert.deepEqual(byType(r, RUNTIME_CLASS), []);
             assert.deepEqual(r.outputs.gpuScheduling, {
                 nodeSelector: selector,
@@ -244,6 +293,8 @@ describe("GpuNodePool", () => {
                 assert.equal(group.inputs.clusterName, `streamspace-${stack}`);
                 assert.equal(group.inputs.capacityType, capacity, stack);
                 assert.equal(group.inputs.scalingConfig.minSize, 0, `${stack} does not scale to zero`);
+                assert.deepEqual(one(r, LAUNCH_TEMPLATE).inputs.metadataOptions, nodeMetadata, stack);
+                assert.equal(one(r, LAUNCH_TEMPLATE).inputs.blockDeviceMappings[0].ebs.volumeSize, 100, `${stack}: the default gpuDiskSizeGb`);
                 assert.equal(byType(r, RELEASE).length, 1, `${stack} has no device plugin`);
                 assert.equal((r.outputs.gpuScheduling as { gpuLimit: boolean }).gpuLimit, true);
             }

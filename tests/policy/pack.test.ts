@@ -45,9 +45,10 @@ describe("policy pack", () => {
             "service-session-exposure",
             "image-registry",
             "image-oci-labels",
+            "gpu-pool-node-metadata",
         ]);
         assert.deepEqual(level("advisory"), ["service-turn-exposure", "gpu-pool-scales-to-zero"]);
-        assert.equal(POLICIES.length, 14);
+        assert.equal(POLICIES.length, 15);
         for (const p of POLICIES) assert.ok(p.description.length > 30, `${p.name} needs a description`);
     });
 

@@ -21,6 +21,10 @@ export interface AdaptedResource {
     name: string;
     props?: Record<string, any>;
     inputs?: Record<string, any>;
+    /** Its URN; urnOf(resource) when absent. */
+    urn?: string;
+    /** For each input property, the URNs of the resources it was built from (the harness records them). */
+    propertyDependencies?: Record<string, string[]>;
 }
 
 const STACK = "test";
@@ -65,7 +69,7 @@ export function stackValidationArgs(resources: AdaptedResource[], config: Policy
     const policyResources: PolicyResource[] = resources.map((r) => ({
         type: r.type,
         name: r.name,
-        urn: urnOf(r),
+        urn: r.urn ?? urnOf(r),
         props: r.props ?? r.inputs ?? {},
         opts: { protect: false, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [] },
         dependencies: [],
@@ -73,6 +77,13 @@ export function stackValidationArgs(resources: AdaptedResource[], config: Policy
         isType: () => unsupported("isType"),
         asType: () => unsupported("asType"),
     }));
+    // As @pulumi/policy does: URNs become the stack's resource objects, URNs of no resource are dropped.
+    const byUrn = new Map(policyResources.map((r) => [r.urn, r]));
+    resources.forEach((r, i) => {
+        for (const [property, urns] of Object.entries(r.propertyDependencies ?? {})) {
+            policyResources[i].propertyDependencies[property] = urns.flatMap((urn) => byUrn.get(urn) ?? []);
+        }
+    });
     return { resources: policyResources, stackTags: new Map(), getConfig: configOf(config, policyName), notApplicable };
 }
 

@@ -76,7 +76,7 @@ describe("policy pack served as the Pulumi CLI runs it", function () {
         const levels = Object.fromEntries(info.getPoliciesList().map((p) => [p.getName(), p.getEnforcementlevel()]));
         assert.equal(levels["workload-run-as-non-root"], analyzer.EnforcementLevel.MANDATORY);
         assert.equal(levels["gpu-pool-scales-to-zero"], analyzer.EnforcementLevel.ADVISORY);
-        assert.equal(info.getPoliciesList().length, 14);
+        assert.equal(info.getPoliciesList().length, 15);
         const registry = info.getPoliciesList().find((p) => p.getName() === "image-registry")!;
         assert.deepEqual(Object.keys(registry.getConfigschema()!.getProperties()!.toJavaScript()).sort(), ["registryOwner", "registryServer", "stack"]);
     });
@@ -98,6 +98,37 @@ describe("policy pack served as the Pulumi CLI runs it", function () {
         assert.deepEqual(diagnostics.map((d) => d.getPolicyname()), ["workload-image-digest"]);
         assert.equal(diagnostics[0].getEnforcementlevel(), analyzer.EnforcementLevel.ADVISORY);
         assert.match(diagnostics[0].getMessage(), /can't run policy 'workload-image-digest'.*during preview/);
+    });
+
+    it("during preview, resolves a GPU node group's launch template through its property dependencies: a second metadata hop is refused before any id exists", async () => {
+        const urn = (type: string, name: string) => `urn:pulumi:staging::streamspace-images::${type}::${name}`;
+        const templateUrn = urn("aws:ec2/launchTemplate:LaunchTemplate", "gpu-launch-template");
+        const stack = (hopLimit: number) => {
+            const template = new analyzer.AnalyzerResource()
+                .setType("aws:ec2/launchTemplate:LaunchTemplate")
+                .setName("gpu-launch-template")
+                .setUrn(templateUrn)
+                .setProperties(Struct.fromJavaScript({ metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: hopLimit } }))
+                .setOptions(new analyzer.AnalyzerResourceOptions());
+            const group = new analyzer.AnalyzerResource()
+                .setType("aws:eks/nodeGroup:NodeGroup")
+                .setName("gpu")
+                .setUrn(urn("aws:eks/nodeGroup:NodeGroup", "gpu"))
+                .setProperties(Struct.fromJavaScript({
+                    labels: { "streamspace.io/node-type": "gpu" },
+                    scalingConfig: { minSize: 0, maxSize: 2, desiredSize: 0 },
+                    launchTemplate: { id: unknownValue, version: unknownValue },
+                }))
+                .setOptions(new analyzer.AnalyzerResourceOptions());
+            group.getPropertydependenciesMap().set("launchTemplate", new analyzer.AnalyzerPropertyDependencies().setUrnsList([templateUrn]));
+            return new analyzer.AnalyzeStackRequest().setResourcesList([template, group]);
+        };
+        const compliant = await call<analyzer.AnalyzeStackRequest, analyzer.AnalyzeResponse>(client.analyzeStack.bind(client), stack(1));
+        assert.deepEqual(compliant.getDiagnosticsList().map((d) => `${d.getPolicyname()}: ${d.getMessage()}`), []);
+        const diagnostics = (await call<analyzer.AnalyzeStackRequest, analyzer.AnalyzeResponse>(client.analyzeStack.bind(client), stack(2))).getDiagnosticsList();
+        assert.deepEqual(diagnostics.map((d) => d.getPolicyname()), ["gpu-pool-node-metadata"]);
+        assert.equal(diagnostics[0].getEnforcementlevel(), analyzer.EnforcementLevel.MANDATORY);
+        assert.match(diagnostics[0].getMessage(), /aws\.NodeGroup "gpu": uses the launch template aws\.LaunchTemplate "gpu-launch-template", where metadataOptions\.httpPutResponseHopLimit is 2, not 1/);
     });
 
     it("reads the stack facts it was configured with: a LoadBalancer on the Selkies port of staging is refused", async () => {
