@@ -47,7 +47,8 @@ const githubRepository = config.github.enabled
           reviewers: config.github.prodReviewers,
           deployEnvironment: config.github.deployStack,
           requiredChecks: config.github.requiredChecks,
-          secrets: config.github.secrets,
+          environmentSecrets: config.github.environmentSecrets,
+          environmentVariables: config.github.environmentVariables,
           variables: config.github.variables,
       })
     : undefined;

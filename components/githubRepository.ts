@@ -1,26 +1,39 @@
 import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
 import { GithubReviewers } from "../config/github";
-import { ACTIONS_SECRETS, ACTIONS_VARIABLES, ActionsSecretName, ActionsVariableName, MAIN_BRANCH, RELEASE_TAG_PATTERN } from "./githubSettings";
+import {
+    ACTIONS_VARIABLES,
+    ActionsVariableName,
+    ENVIRONMENT_SECRETS,
+    ENVIRONMENT_VARIABLES,
+    EnvironmentSecretName,
+    EnvironmentVariableName,
+    GITHUB_ACTIONS_APP_ID,
+    MAIN_BRANCH,
+    PREVIEW_ENVIRONMENT,
+    RELEASE_TAG_PATTERN,
+} from "./githubSettings";
 
 export interface GithubRepositoryArgs {
     /** The repository's owner (user or organisation); the GitHub provider acts on it. */
     owner: string;
     /** The repository's name, without owner. */
     name: string;
-    /** One GitHub Environment per stack named here. */
+    /** One GitHub Environment per stack named here; the previews' Environment is added to them. */
     environments: string[];
     /** The environment whose deployments wait for reviewers (prod). */
     protectedEnvironment: string;
-    /** Users and teams that approve deployments to the protected environment. */
+    /** Users and teams that approve deployments to the protected environment; they alone push release tags. */
     reviewers: GithubReviewers;
     /** The environment pushes to main deploy to. */
     deployEnvironment: string;
     /** Pull-request checks main requires before a merge. */
     requiredChecks: string[];
-    /** Actions secrets to create, by name (values are Pulumi secrets). */
-    secrets: Partial<Record<ActionsSecretName, pulumi.Input<string>>>;
-    /** Actions variables to create, by name. */
+    /** Secrets of each Environment, by name (values are Pulumi secrets). */
+    environmentSecrets: Record<string, Partial<Record<EnvironmentSecretName, pulumi.Input<string>>>>;
+    /** Variables of each Environment (its cloud identity), by name. */
+    environmentVariables: Record<string, Partial<Record<EnvironmentVariableName, string>>>;
+    /** Repository Actions variables to create, by name. */
     variables: Partial<Record<ActionsVariableName, string>>;
     /** A GitHub provider to use; by default one is made for `owner`, with its token from GITHUB_TOKEN. */
     provider?: github.Provider;
@@ -28,8 +41,11 @@ export interface GithubRepositoryArgs {
 
 /**
  * The repository settings the workflows depend on: an Environment per stack (the protected one
- * with required reviewers and deployable from release tags only, the deploy one from main only),
- * the Actions secrets and variables named in githubSettings.ts, and branch protection on main.
+ * with required reviewers and deployable from release tags only, the deploy one from main only)
+ * and one for pull-request previews, each holding its own secrets and cloud identity (names in
+ * githubSettings.ts); the repository's variables; a ruleset on main (pull requests, reviews, the
+ * pull-request checks as reported by GitHub Actions) and one on release tags (only the prod
+ * reviewers create, move or delete them).
  */
 export class GithubRepository extends pulumi.ComponentResource {
     /** The environments by name. */
@@ -43,8 +59,9 @@ export class GithubRepository extends pulumi.ComponentResource {
         const provider = args.provider ?? new github.Provider(`${name}-provider`, { owner: args.owner }, { parent: this });
         const child = { parent: this, provider };
         const repository = args.name;
+        const reviewerIds = this.reviewerIds(args.reviewers, provider);
 
-        for (const env of args.environments) {
+        for (const env of [...args.environments, PREVIEW_ENVIRONMENT]) {
             const isProtected = env === args.protectedEnvironment;
             const isDeploy = env === args.deployEnvironment;
             const restricted = isProtected || isDeploy;
@@ -55,7 +72,7 @@ export class GithubRepository extends pulumi.ComponentResource {
                     environment: env,
                     preventSelfReview: isProtected,
                     canAdminsBypass: !isProtected,
-                    reviewers: isProtected ? [this.reviewerIds(args.reviewers, provider)] : [],
+                    reviewers: isProtected ? [reviewerIds] : [],
                     deploymentBranchPolicy: restricted ? { protectedBranches: false, customBranchPolicies: true } : undefined,
                 },
                 child,
@@ -73,13 +90,29 @@ export class GithubRepository extends pulumi.ComponentResource {
         }
 
         this.secretNames = [];
-        for (const { name: secretName } of ACTIONS_SECRETS) {
-            const value = args.secrets[secretName];
-            if (value === undefined) continue;
-            new github.ActionsSecret(`${name}-${secretName}`, { repository, secretName, value: pulumi.secret(value) }, child);
-            this.secretNames.push(secretName);
-        }
         this.variableNames = [];
+        for (const [env, environment] of Object.entries(this.environments)) {
+            for (const { name: secretName } of ENVIRONMENT_SECRETS) {
+                const value = args.environmentSecrets[env]?.[secretName];
+                if (value === undefined) continue;
+                new github.ActionsEnvironmentSecret(
+                    `${name}-${env}-${secretName}`,
+                    { repository, environment: environment.environment, secretName, value: pulumi.secret(value) },
+                    child,
+                );
+                this.secretNames.push(`${env}/${secretName}`);
+            }
+            for (const { name: variableName } of ENVIRONMENT_VARIABLES) {
+                const value = args.environmentVariables[env]?.[variableName];
+                if (value === undefined) continue;
+                new github.ActionsEnvironmentVariable(
+                    `${name}-${env}-${variableName}`,
+                    { repository, environment: environment.environment, variableName, value },
+                    child,
+                );
+                this.variableNames.push(`${env}/${variableName}`);
+            }
+        }
         for (const { name: variableName } of ACTIONS_VARIABLES) {
             const value = args.variables[variableName];
             if (value === undefined) continue;
@@ -87,16 +120,38 @@ export class GithubRepository extends pulumi.ComponentResource {
             this.variableNames.push(variableName);
         }
 
-        new github.BranchProtection(
+        // No bypass actors: admins too merge through a pull request with green checks.
+        new github.RepositoryRuleset(
             `${name}-${MAIN_BRANCH}`,
             {
-                repositoryId: repository,
-                pattern: MAIN_BRANCH,
-                enforceAdmins: true,
-                allowsForcePushes: false,
-                allowsDeletions: false,
-                requiredStatusChecks: [{ strict: true, contexts: args.requiredChecks }],
-                requiredPullRequestReviews: [{ requiredApprovingReviewCount: 1, dismissStaleReviews: true }],
+                repository,
+                name: MAIN_BRANCH,
+                target: "branch",
+                enforcement: "active",
+                conditions: { refName: { includes: [`refs/heads/${MAIN_BRANCH}`], excludes: [] } },
+                rules: {
+                    deletion: true,
+                    nonFastForward: true,
+                    pullRequest: { requiredApprovingReviewCount: 1, dismissStaleReviewsOnPush: true },
+                    requiredStatusChecks: {
+                        strictRequiredStatusChecksPolicy: true,
+                        requiredChecks: args.requiredChecks.map((context) => ({ context, integrationId: GITHUB_ACTIONS_APP_ID })),
+                    },
+                },
+            },
+            child,
+        );
+        // A release tag deploys prod: only the people who approve prod may create, move or delete one.
+        new github.RepositoryRuleset(
+            `${name}-release-tags`,
+            {
+                repository,
+                name: "release tags",
+                target: "tag",
+                enforcement: "active",
+                conditions: { refName: { includes: [`refs/tags/${RELEASE_TAG_PATTERN}`], excludes: [] } },
+                rules: { creation: true, update: true, deletion: true, nonFastForward: true },
+                bypassActors: releaseManagers(reviewerIds),
             },
             child,
         );
@@ -105,11 +160,22 @@ export class GithubRepository extends pulumi.ComponentResource {
     }
 
     /** GitHub wants numeric ids of the reviewers; the logins and slugs are looked up. */
-    private reviewerIds(reviewers: GithubReviewers, provider: github.Provider): github.types.input.RepositoryEnvironmentReviewer {
+    private reviewerIds(reviewers: GithubReviewers, provider: github.Provider): ReviewerIds {
         const invoke = { parent: this, provider };
         return {
             users: reviewers.users.map((username) => github.getUserOutput({ username }, invoke).id.apply(Number)),
             teams: reviewers.teams.map((slug) => github.getTeamOutput({ slug, summaryOnly: true }, invoke).id.apply(Number)),
         };
     }
+}
+
+interface ReviewerIds {
+    users: pulumi.Output<number>[];
+    teams: pulumi.Output<number>[];
+}
+
+/** The prod reviewers as the bypass actors of the release-tag ruleset. */
+function releaseManagers(ids: ReviewerIds): github.types.input.RepositoryRulesetBypassActor[] {
+    const actor = (actorType: string) => (actorId: pulumi.Output<number>) => ({ actorType, actorId, bypassMode: "always" });
+    return [...ids.users.map(actor("User")), ...ids.teams.map(actor("Team"))];
 }

@@ -34,6 +34,14 @@ export function stringList<T extends z.ZodTypeAny>(item: T) {
     );
 }
 
+/** A map from names to values, e.g. one value per GitHub Environment: `{staging: a, prod: b}`. */
+export function stringMap<T extends z.ZodTypeAny>(item: T) {
+    return z.preprocess(
+        parseJsonText,
+        z.record(z.string(), item, { invalid_type_error: "expected a map of names to values, e.g. {staging: a, prod: b} in the stack file" }),
+    );
+}
+
 export function text() {
     return z.string({ invalid_type_error: "expected a string" });
 }

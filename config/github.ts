@@ -2,9 +2,16 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
-import { ActionsSecretName, ActionsVariableName, PULL_REQUEST_WORKFLOW } from "../components/githubSettings";
-import { boolean, stringList, text } from "./fields";
-import { defineSection } from "./section";
+import {
+    ActionsVariableName,
+    EnvironmentSecretName,
+    EnvironmentVariableName,
+    PREVIEW_ENVIRONMENT,
+    PULL_REQUEST_WORKFLOW,
+} from "../components/githubSettings";
+import { boolean, stringList, stringMap, text } from "./fields";
+import { SectionContext, defineSection } from "./section";
+import { z } from "zod";
 
 const ROOT = path.resolve(__dirname, "..");
 
@@ -31,9 +38,11 @@ export interface GithubConfig {
     requiredChecks: string[];
     /** Stack that pushes to main update. */
     deployStack: string;
-    /** Values of the Actions secrets, as Pulumi secrets; unset ones are not created. */
-    secrets: Partial<Record<ActionsSecretName, pulumi.Output<string>>>;
-    /** Values of the Actions variables; unset ones are not created. */
+    /** Secrets of each Environment (the stacks' and preview), as Pulumi secrets; unset ones are not created. */
+    environmentSecrets: Record<string, Partial<Record<EnvironmentSecretName, pulumi.Output<string>>>>;
+    /** Variables of each Environment: its cloud identity; unset ones are not created. */
+    environmentVariables: Record<string, Partial<Record<EnvironmentVariableName, string>>>;
+    /** Values of the repository's Actions variables; unset ones are not created. */
     variables: Partial<Record<ActionsVariableName, string>>;
 }
 
@@ -74,13 +83,13 @@ export const githubSection = defineSection({
         githubProdReviewers: stringList(text()).default([]),
         githubRequiredChecks: stringList(text()).default(["test", "images", "preview"]),
         githubDeployStack: text().default("staging"),
-        githubPulumiAccessToken: text().optional(),
-        githubPulumiConfigPassphrase: text().optional(),
+        githubPulumiAccessTokens: stringMap(text()).default({}),
+        githubPulumiConfigPassphrases: stringMap(text()).default({}),
         githubPulumiBackendUrl: text().optional(),
-        githubAwsRoleArn: text().optional(),
+        githubAwsRoleArns: stringMap(text()).default({}),
         githubAwsRegion: text().optional(),
-        githubGcpWorkloadIdentityProvider: text().optional(),
-        githubGcpServiceAccount: text().optional(),
+        githubGcpWorkloadIdentityProviders: stringMap(text()).default({}),
+        githubGcpServiceAccounts: stringMap(text()).default({}),
     },
     examples: {
         githubEnabled: "true",
@@ -89,15 +98,15 @@ export const githubSection = defineSection({
         githubProdReviewers: "[octocat,streamspace-dev/releasers]",
         githubRequiredChecks: "[test,images,preview]",
         githubDeployStack: "staging",
-        githubPulumiAccessToken: "<Pulumi access token>",
-        githubPulumiConfigPassphrase: "<passphrase>",
+        githubPulumiAccessTokens: "{prod: <Pulumi access token of prod>, staging: <...of staging>, preview: <read-only token>}",
+        githubPulumiConfigPassphrases: "{prod: <passphrase of prod>, staging: <...of staging>, preview: <...of staging>}",
         githubPulumiBackendUrl: "s3://streamspace-pulumi-state",
-        githubAwsRoleArn: "arn:aws:iam::123456789012:role/streamspace-images-ci",
+        githubAwsRoleArns: "{prod: arn:aws:iam::123456789012:role/streamspace-images-prod, staging: ..., preview: ...}",
         githubAwsRegion: "us-east-1",
-        githubGcpWorkloadIdentityProvider: "projects/123456789/locations/global/workloadIdentityPools/github/providers/streamspace-images",
-        githubGcpServiceAccount: "streamspace-ci@my-project.iam.gserviceaccount.com",
+        githubGcpWorkloadIdentityProviders: "{prod: projects/123456789/locations/global/workloadIdentityPools/github/providers/streamspace-images-prod}",
+        githubGcpServiceAccounts: "{prod: streamspace-prod@my-project.iam.gserviceaccount.com, staging: ..., preview: ...}",
     },
-    secretKeys: ["githubPulumiAccessToken", "githubPulumiConfigPassphrase"],
+    secretKeys: ["githubPulumiAccessTokens", "githubPulumiConfigPassphrases"],
     build(v, ctx): GithubConfig {
         const set = (value: string | undefined) => (value === undefined || value === "" ? undefined : value);
         const repository = set(v.githubRepository);
@@ -109,19 +118,31 @@ export const githubSection = defineSection({
             if (team) reviewers.teams.push(team[2]);
             else if (user) reviewers.users.push(user[1]);
         }
-        const secrets: GithubConfig["secrets"] = {};
-        const accessToken = set(v.githubPulumiAccessToken);
-        const passphrase = v.githubPulumiConfigPassphrase;
-        if (accessToken) secrets.PULUMI_ACCESS_TOKEN = pulumi.secret(accessToken);
-        // An empty passphrase is a real passphrase (the dev stack's); only an unset key is left out.
-        if (passphrase !== undefined) secrets.PULUMI_CONFIG_PASSPHRASE = pulumi.secret(passphrase);
+        // Every Environment the component creates: one per stack, and the previews'.
+        const allEnvironments = [...v.githubEnvironments, PREVIEW_ENVIRONMENT];
+        const environmentSecrets: GithubConfig["environmentSecrets"] = {};
+        const environmentVariables: GithubConfig["environmentVariables"] = {};
+        for (const env of allEnvironments) {
+            const secrets: GithubConfig["environmentSecrets"][string] = {};
+            const token = set(v.githubPulumiAccessTokens[env]);
+            const passphrase = v.githubPulumiConfigPassphrases[env];
+            if (token) secrets.PULUMI_ACCESS_TOKEN = pulumi.secret(token);
+            // An empty passphrase is a real passphrase (the dev stack's); only an unset entry is left out.
+            if (passphrase !== undefined) secrets.PULUMI_CONFIG_PASSPHRASE = pulumi.secret(passphrase);
+            environmentSecrets[env] = secrets;
+            const variables: GithubConfig["environmentVariables"][string] = {};
+            const identity: [EnvironmentVariableName, string | undefined][] = [
+                ["AWS_ROLE_ARN", set(v.githubAwsRoleArns[env])],
+                ["GCP_WORKLOAD_IDENTITY_PROVIDER", set(v.githubGcpWorkloadIdentityProviders[env])],
+                ["GCP_SERVICE_ACCOUNT", set(v.githubGcpServiceAccounts[env])],
+            ];
+            for (const [key, value] of identity) if (value !== undefined) variables[key] = value;
+            environmentVariables[env] = variables;
+        }
         const variables: GithubConfig["variables"] = { DEPLOY_STACK: v.githubDeployStack };
         const optionalVariables: [ActionsVariableName, string | undefined][] = [
             ["PULUMI_BACKEND_URL", set(v.githubPulumiBackendUrl)],
-            ["AWS_ROLE_ARN", set(v.githubAwsRoleArn)],
             ["AWS_REGION", set(v.githubAwsRegion)],
-            ["GCP_WORKLOAD_IDENTITY_PROVIDER", set(v.githubGcpWorkloadIdentityProvider)],
-            ["GCP_SERVICE_ACCOUNT", set(v.githubGcpServiceAccount)],
         ];
         for (const [key, value] of optionalVariables) if (value !== undefined) variables[key] = value;
 
@@ -133,7 +154,8 @@ export const githubSection = defineSection({
             prodReviewers: reviewers,
             requiredChecks: v.githubRequiredChecks,
             deployStack: v.githubDeployStack,
-            secrets,
+            environmentSecrets,
+            environmentVariables,
             variables,
         };
         // The keys below only matter to the stack that manages the repository.
@@ -231,37 +253,109 @@ export const githubSection = defineSection({
             }
         }
 
-        if (!accessToken && !set(v.githubPulumiBackendUrl)) {
-            ctx.problem({
-                key: "githubPulumiAccessToken",
-                message: "the workflows need a state backend to log in to: a Pulumi Cloud access token, or githubPulumiBackendUrl for a self-managed backend",
-                fix: `${ctx.setCommand("githubPulumiAccessToken")}  (or: ${ctx.setCommand("githubPulumiBackendUrl")})`,
-            });
-        }
-        const checkFormat = (key: keyof typeof v, pattern: RegExp, what: string) => {
-            const value = set(v[key] as string | undefined);
-            if (value !== undefined && !pattern.test(value)) ctx.problem({ key, value, message: `expected ${what}` });
-        };
-        checkFormat("githubAwsRoleArn", awsRolePattern, "an IAM role ARN, arn:aws:iam::<12-digit account>:role/<name>");
-        checkFormat("githubAwsRegion", awsRegionPattern, "an AWS region such as us-east-1");
-        checkFormat(
-            "githubGcpWorkloadIdentityProvider",
-            gcpProviderPattern,
-            "projects/<project number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>",
-        );
-        checkFormat("githubGcpServiceAccount", gcpServiceAccountPattern, "a service account e-mail, <name>@<project>.iam.gserviceaccount.com");
-        const pairs: [keyof typeof v, keyof typeof v][] = [
-            ["githubAwsRoleArn", "githubAwsRegion"],
-            ["githubGcpWorkloadIdentityProvider", "githubGcpServiceAccount"],
-        ];
-        for (const [a, b] of pairs) {
-            const hasA = set(v[a] as string | undefined) !== undefined;
-            const hasB = set(v[b] as string | undefined) !== undefined;
-            if (hasA !== hasB) {
-                const missingKey = hasA ? b : a;
-                ctx.problem({ key: missingKey, message: `${hasA ? a : b} is set: the workflows need ${missingKey} with it` });
-            }
-        }
+        checkEnvironmentCredentials(v, ctx, allEnvironments);
         return config;
     },
 });
+
+type GithubValues = z.infer<z.ZodObject<(typeof githubSection)["keys"]>>;
+
+const PER_ENVIRONMENT_KEYS = [
+    "githubPulumiAccessTokens",
+    "githubPulumiConfigPassphrases",
+    "githubAwsRoleArns",
+    "githubGcpWorkloadIdentityProviders",
+    "githubGcpServiceAccounts",
+] as const;
+
+/**
+ * The credentials of each Environment: every entry names an Environment the component creates;
+ * each one can log in to its state; prod shares no token, role or service account with another
+ * Environment, and the previews' Environment never holds prod's passphrase.
+ */
+function checkEnvironmentCredentials(v: GithubValues, ctx: SectionContext, environments: string[]): void {
+    const setValue = (value: string | undefined) => (value === undefined || value === "" ? undefined : value);
+    const setPath = (key: string, env: string, value: string, secret = false) =>
+        `pulumi config set --path '${key}.${env}' ${value}${secret ? " --secret" : ""} --stack ${ctx.stack}`;
+    if (v.githubEnvironments.includes(PREVIEW_ENVIRONMENT)) {
+        ctx.problem({
+            key: "githubEnvironments",
+            value: v.githubEnvironments,
+            message: `'${PREVIEW_ENVIRONMENT}' is the Environment of pull-request previews, which the component creates itself with read-only credentials; a stack of that name cannot have its own`,
+        });
+    }
+    for (const key of PER_ENVIRONMENT_KEYS) {
+        const unknown = Object.keys(v[key]).filter((env) => !environments.includes(env));
+        if (unknown.length > 0) {
+            ctx.problem({
+                key,
+                message: `${unknown.map((e) => `'${e}'`).join(", ")} ${unknown.length === 1 ? "is" : "are"} not an Environment of this repository; the entries must be named after one of: ${environments.join(", ")}`,
+                fix: unknown.map((e) => `pulumi config rm --path '${key}.${e}' --stack ${ctx.stack}`).join("  and  "),
+            });
+        }
+    }
+
+    if (!setValue(v.githubPulumiBackendUrl)) {
+        const missing = environments.filter((env) => !setValue(v.githubPulumiAccessTokens[env]));
+        if (missing.length > 0) {
+            ctx.problem({
+                key: "githubPulumiAccessTokens",
+                message: `no Pulumi access token for ${missing.map((e) => `'${e}'`).join(", ")}: each Environment logs in with a token of its own (for '${PREVIEW_ENVIRONMENT}', one of a team that may only read the previewed stacks), or githubPulumiBackendUrl names a self-managed backend`,
+                fix: `${setPath("githubPulumiAccessTokens", missing[0], "<token>", true)}  (or: ${ctx.setCommand("githubPulumiBackendUrl")})`,
+            });
+        }
+    }
+    const sharedWithProd = (key: (typeof PER_ENVIRONMENT_KEYS)[number], what: string) => {
+        const prod = setValue(v[key][PROD_ENVIRONMENT]);
+        if (prod === undefined) return;
+        const sharing = environments.filter((env) => env !== PROD_ENVIRONMENT && v[key][env] === prod);
+        if (sharing.length > 0) {
+            ctx.problem({
+                key,
+                message: `'${PROD_ENVIRONMENT}' shares its ${what} with ${sharing.map((e) => `'${e}'`).join(", ")}: a job there could then update or read prod without prod's reviewers. Give '${PROD_ENVIRONMENT}' one of its own`,
+                fix: setPath(key, sharing[0], "<another value>", key === "githubPulumiAccessTokens" || key === "githubPulumiConfigPassphrases"),
+            });
+        }
+    };
+    sharedWithProd("githubPulumiAccessTokens", "Pulumi access token");
+    sharedWithProd("githubAwsRoleArns", "AWS role");
+    sharedWithProd("githubGcpServiceAccounts", "GCP service account");
+    const prodPassphrase = setValue(v.githubPulumiConfigPassphrases[PROD_ENVIRONMENT]);
+    if (prodPassphrase !== undefined && v.githubPulumiConfigPassphrases[PREVIEW_ENVIRONMENT] === prodPassphrase) {
+        ctx.problem({
+            key: "githubPulumiConfigPassphrases",
+            message: `'${PREVIEW_ENVIRONMENT}' holds prod's passphrase, which decrypts every prod secret, in an Environment every pull request reaches; it needs the previewed stacks' only`,
+            fix: `pulumi config rm --path 'githubPulumiConfigPassphrases.${PREVIEW_ENVIRONMENT}' --stack ${ctx.stack}`,
+        });
+    }
+
+    const formats: [(typeof PER_ENVIRONMENT_KEYS)[number], RegExp, string][] = [
+        ["githubAwsRoleArns", awsRolePattern, "an IAM role ARN, arn:aws:iam::<12-digit account>:role/<name>"],
+        ["githubGcpWorkloadIdentityProviders", gcpProviderPattern, "projects/<project number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>"],
+        ["githubGcpServiceAccounts", gcpServiceAccountPattern, "a service account e-mail, <name>@<project>.iam.gserviceaccount.com"],
+    ];
+    for (const [key, pattern, what] of formats) {
+        for (const [env, value] of Object.entries(v[key])) {
+            if (setValue(value) !== undefined && !pattern.test(value)) ctx.problem({ key, value: `${env}: ${value}`, message: `expected ${what}` });
+        }
+    }
+    const region = setValue(v.githubAwsRegion);
+    if (region !== undefined && !awsRegionPattern.test(region)) {
+        ctx.problem({ key: "githubAwsRegion", value: region, message: "expected an AWS region such as us-east-1" });
+    }
+    if (region === undefined && Object.values(v.githubAwsRoleArns).some((r) => setValue(r) !== undefined)) {
+        ctx.problem({ key: "githubAwsRegion", message: "githubAwsRoleArns is set: the workflows need the region of their AWS sessions too" });
+    }
+    for (const env of environments) {
+        const hasProvider = setValue(v.githubGcpWorkloadIdentityProviders[env]) !== undefined;
+        const hasAccount = setValue(v.githubGcpServiceAccounts[env]) !== undefined;
+        if (hasProvider !== hasAccount) {
+            const missing = hasProvider ? "githubGcpServiceAccounts" : "githubGcpWorkloadIdentityProviders";
+            ctx.problem({
+                key: missing,
+                message: `'${env}' has a ${hasProvider ? "workload identity provider" : "service account"} but no ${hasProvider ? "service account" : "workload identity provider"}: GCP login needs both`,
+                fix: setPath(missing, env, hasProvider ? "<service account e-mail>" : "<provider>"),
+            });
+        }
+    }
+}

@@ -86,6 +86,24 @@ function shellQuote(value: string): string {
     return /^[A-Za-z0-9_@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, "'\\''")}'`;
 }
 
+/**
+ * Re-stores a plaintext secret encrypted without printing it: the shell reads it back. A map
+ * (`{prod: ..., staging: ...}`) is re-stored entry by entry, so that it stays a map.
+ */
+function reencryptCommand(key: string, value: string, stack: string): string {
+    let entries: string[] | undefined;
+    try {
+        const parsed = JSON.parse(value) as unknown;
+        if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) entries = Object.keys(parsed);
+    } catch {
+        entries = undefined;
+    }
+    const again = (path: string, flag: string) =>
+        `pulumi config set ${flag}${shellQuote(path)} "$(pulumi config get ${flag}${shellQuote(path)} --stack ${stack})" --secret --stack ${stack}`;
+    if (!entries) return again(key, "");
+    return entries.map((e) => again(`${key}.${e}`, "--path ")).join("  and  ");
+}
+
 function editDistance(a: string, b: string): number {
     const row = Array.from({ length: b.length + 1 }, (_, i) => i);
     for (let i = 1; i <= a.length; i++) {
@@ -135,7 +153,14 @@ export function parseStackConfig(raw: Readonly<Record<string, string>>, opts: Pa
         const k = known.get(key);
         const example = value ?? k?.example ?? "<value>";
         const secret = k?.secret && !example.includes("--secret") ? " --secret" : "";
-        const quoted = example.startsWith("[") ? `--path '${key}[0]' ${shellQuote(example.slice(1, -1).split(",")[0])}` : `${key} ${example.includes("\"") || example.includes("<") ? example : shellQuote(example)}`;
+        const literal = (v: string) => (v.includes("\"") || v.includes("<") ? v : shellQuote(v));
+        // A list's first item, or a map's first entry, set through --path.
+        const entry = /^\{\s*([A-Za-z0-9_-]+):\s*([^,}]*?)\s*[,}]/.exec(example);
+        const quoted = example.startsWith("[")
+            ? `--path '${key}[0]' ${shellQuote(example.slice(1, -1).split(",")[0])}`
+            : entry
+              ? `--path '${key}.${entry[1]}' ${literal(entry[2])}`
+              : `${key} ${literal(example)}`;
         return `pulumi config set ${quoted}${secret} --stack ${opts.stack}`;
     };
     const shown = (key: string, value: unknown): string | undefined => {
@@ -181,7 +206,7 @@ export function parseStackConfig(raw: Readonly<Record<string, string>>, opts: Pa
                     key,
                     value: "(secret)",
                     message: "a secret stored in plaintext: anyone who reads the stack file or its state reads it",
-                    fix: moveCommand(key, key, `${PROJECT}:${key}`).replace(/ && pulumi config rm .*$/, ""),
+                    fix: reencryptCommand(key, values[key], opts.stack),
                 });
             }
         }
@@ -228,8 +253,14 @@ function checkAcrossSections(c: StackConfig, ctx: SectionContext): void {
     if (c.images.enabled && c.images.push && !c.registry.token && !c.registry.local) {
         ctx.problem({
             key: "registryToken",
-            message: `imagePush is on and ${c.registry.server} needs credentials, but neither registryToken nor the GHCR_TOKEN environment variable is set`,
-            fix: `${ctx.setCommand("registryToken")}  (or export GHCR_TOKEN, or: pulumi config set imagePush false --stack ${ctx.stack})`,
+            message:
+                c.registry.server === "ghcr.io"
+                    ? `imagePush is on and ${c.registry.server} needs credentials, but neither registryToken nor the GHCR_TOKEN environment variable is set`
+                    : `imagePush is on and ${c.registry.server} needs credentials, but registryToken is not set (GHCR_TOKEN is sent to ghcr.io only)`,
+            fix:
+                c.registry.server === "ghcr.io"
+                    ? `${ctx.setCommand("registryToken")}  (or export GHCR_TOKEN, or: pulumi config set imagePush false --stack ${ctx.stack})`
+                    : `${ctx.setCommand("registryToken")}  (or: pulumi config set imagePush false --stack ${ctx.stack})`,
         });
     }
 }

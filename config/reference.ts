@@ -7,7 +7,7 @@ import { SECTIONS, declaredKeys } from "./index";
 /** A key as Pulumi.yaml declares it. */
 export interface DeclaredKey {
     key: string;
-    type: "string" | "integer" | "boolean" | "array";
+    type: "string" | "integer" | "boolean" | "array" | "object";
     default?: unknown;
     secret: boolean;
     description: string;
@@ -39,6 +39,7 @@ export function pulumiTypeOf(schema: z.ZodTypeAny): DeclaredKey["type"] | "unkno
     if (s instanceof z.ZodNumber) return "integer";
     if (s instanceof z.ZodBoolean) return "boolean";
     if (s instanceof z.ZodArray) return "array";
+    if (s instanceof z.ZodRecord) return "object";
     return "unknown";
 }
 

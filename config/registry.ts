@@ -26,6 +26,19 @@ export function isLocalRegistry(server: string): boolean {
     return /^(localhost|127\.0\.0\.1|kind-registry)(:[0-9]+)?$/.test(server);
 }
 
+/**
+ * Why a secret this program stores would be readable by anyone who reads the stack's state, or
+ * undefined: a local file backend (PULUMI_BACKEND_URL=file://...) whose passphrase secrets provider
+ * was given the empty passphrase (PULUMI_CONFIG_PASSPHRASE="" and no PULUMI_CONFIG_PASSPHRASE_FILE),
+ * as the dev stack's deploy command sets up when nobody is logged in to Pulumi.
+ */
+export function secretsReadableInState(env: Readonly<Record<string, string | undefined>>): string | undefined {
+    const backend = env.PULUMI_BACKEND_URL;
+    if (!backend?.startsWith("file://")) return undefined;
+    if (env.PULUMI_CONFIG_PASSPHRASE !== "" || env.PULUMI_CONFIG_PASSPHRASE_FILE) return undefined;
+    return `the stack's state is a local file backend (PULUMI_BACKEND_URL=${backend}) and its secrets are encrypted with the empty passphrase (PULUMI_CONFIG_PASSPHRASE is empty)`;
+}
+
 export const registrySection = defineSection({
     keys: {
         registryServer: text().default("ghcr.io"),
@@ -71,9 +84,26 @@ export const registrySection = defineSection({
         if (v.registryToken !== undefined && v.registryToken !== "") {
             tokenSource = "config";
             token = pulumi.secret(v.registryToken);
-        } else if (ctx.env.GHCR_TOKEN) {
+        } else if (ghcr && ctx.env.GHCR_TOKEN) {
+            // A GitHub token is sent to GitHub's registry only, never to another (a local one included).
             tokenSource = "GHCR_TOKEN";
             token = pulumi.secret(ctx.env.GHCR_TOKEN);
+        }
+        const readable = token ? secretsReadableInState(ctx.env) : undefined;
+        if (readable) {
+            const from = tokenSource === "config" ? "registryToken" : "the GHCR_TOKEN environment variable";
+            ctx.problem({
+                key: "registryToken",
+                value: tokenSource === "config" ? v.registryToken : undefined,
+                message:
+                    `the registry token (from ${from}) would be stored in the stack's state, but ${readable}: ` +
+                    "anyone who reads the state or the stack file could decrypt it",
+                fix:
+                    `set a passphrase for every update of this stack: export PULUMI_CONFIG_PASSPHRASE='<passphrase>' (or PULUMI_CONFIG_PASSPHRASE_FILE=<file>). ` +
+                    `A stack that exists already moves from the empty passphrase to a new one with: pulumi stack change-secrets-provider passphrase --stack ${ctx.stack} ` +
+                    "(run while PULUMI_CONFIG_PASSPHRASE is still empty; it asks for the new one). " +
+                    (tokenSource === "config" ? `Or leave the token out: pulumi config rm registryToken --stack ${ctx.stack}` : "Or leave the token out: unset GHCR_TOKEN"),
+            });
         }
         return {
             server: v.registryServer,

@@ -1,7 +1,11 @@
-// Turns the stack output `imageDigests` ({name: "<repository>@sha256:<digest>"}) into the list the
-// supply-chain job runs once per image: the repository, the digest and the full reference.
+// Lists the images a stack has pushed, from its state (`pulumi stack export`), as the supply-chain
+// and scan jobs run them once per image: the repository, the digest and the full reference. The
+// state rather than the stack outputs: a targeted update (a release's images-only first phase)
+// leaves the outputs as they were, while every docker.Image it pushed is in the state at once.
 //
-//   IMAGE_DIGESTS='{"chrome-selkies":"ghcr.io/o/chrome-selkies@sha256:..."}' image-subjects.ts
+//   pulumi stack export --stack prod > state.json && image-subjects.ts state.json
+
+import * as fs from "fs";
 
 export interface ImageSubject {
     name: string;
@@ -12,6 +16,8 @@ export interface ImageSubject {
     /** `<repository>@<digest>`, what the SBOM and the scan read. */
     ref: string;
 }
+
+const IMAGE_TYPE = "docker:index/image:Image";
 
 export function imageSubjects(digests: Record<string, unknown>): ImageSubject[] {
     return Object.entries(digests)
@@ -25,8 +31,28 @@ export function imageSubjects(digests: Record<string, unknown>): ImageSubject[] 
         .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
+interface StateResource {
+    urn?: string;
+    type?: string;
+    outputs?: { repoDigest?: unknown };
+}
+
+/** The repoDigest of every docker.Image in an exported state, by the resource's name. */
+export function digestsFromState(state: { deployment?: { resources?: StateResource[] } }): Record<string, unknown> {
+    const digests: Record<string, unknown> = {};
+    for (const r of state.deployment?.resources ?? []) {
+        if (r.type !== IMAGE_TYPE || !r.urn) continue;
+        digests[r.urn.slice(r.urn.lastIndexOf("::") + 2)] = r.outputs?.repoDigest;
+    }
+    return digests;
+}
+
 if (require.main === module) {
-    const text = process.env.IMAGE_DIGESTS ?? "";
-    const parsed = text.trim() === "" ? {} : (JSON.parse(text) as Record<string, unknown>);
-    process.stdout.write(`${JSON.stringify(imageSubjects(parsed))}\n`);
+    const file = process.argv[2];
+    if (!file) {
+        process.stderr.write("usage: image-subjects.ts STATE.json (the output of pulumi stack export)\n");
+        process.exit(2);
+    }
+    const state = JSON.parse(fs.readFileSync(file, "utf8"));
+    process.stdout.write(`${JSON.stringify(imageSubjects(digestsFromState(state)))}\n`);
 }

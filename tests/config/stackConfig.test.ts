@@ -231,6 +231,87 @@ describe("stack configuration", () => {
     });
 });
 
+describe("registry credentials", () => {
+    const ghcr = { "streamspace-images:registryServer": "ghcr.io" };
+    const local = { "streamspace-images:registryServer": "localhost:5001" };
+    // What scripts/deploy-dev.sh sets up without a Pulumi login: a file backend, the empty passphrase.
+    const devBackend = { PULUMI_BACKEND_URL: "file:///home/someone/streamspace-images/.pulumi-state", PULUMI_CONFIG_PASSPHRASE: "" };
+    const GITHUB_TOKEN = "ghp_tokenofsomeonesgithubaccount0123456789";
+
+    it("sends GHCR_TOKEN to ghcr.io", async () => {
+        const c = parse(ghcr, { GHCR_TOKEN: GITHUB_TOKEN });
+        assert.equal(c.registry.tokenSource, "GHCR_TOKEN");
+        assert.equal(await valueOf(c.registry.token!), GITHUB_TOKEN);
+    });
+
+    it("never sends GHCR_TOKEN to a local registry", () => {
+        const c = parse(local, { GHCR_TOKEN: GITHUB_TOKEN });
+        assert.equal(c.registry.tokenSource, "none");
+        assert.equal(c.registry.token, undefined);
+    });
+
+    it("never sends GHCR_TOKEN to another remote registry, and asks for that registry's own token", () => {
+        const [p] = problemsOf({ "streamspace-images:registryServer": "registry.example.com" }, { GHCR_TOKEN: GITHUB_TOKEN });
+        assert.equal(p.key, "registryToken");
+        assert.match(p.message, /registry\.example\.com needs credentials, but registryToken is not set \(GHCR_TOKEN is sent to ghcr\.io only\)/);
+        assert.match(p.fix, /^pulumi config set registryToken .* --secret --stack dev/);
+        assert.doesNotMatch(p.fix, /GHCR_TOKEN/);
+    });
+
+    it("uses a registryToken set for a local registry: the user chose to send it", async () => {
+        const c = parse({ ...local, "streamspace-images:registryToken": "local-registry-password" }, { GHCR_TOKEN: GITHUB_TOKEN });
+        assert.equal(c.registry.tokenSource, "config");
+        assert.equal(await valueOf(c.registry.token!), "local-registry-password");
+    });
+
+    it("refuses to store GHCR_TOKEN in a local file backend with the empty passphrase, saying why and how to set one", () => {
+        const problems = problemsOf(ghcr, { GHCR_TOKEN: GITHUB_TOKEN, ...devBackend });
+        assert.equal(problems.length, 1, problems.map((p) => p.message).join("\n"));
+        const [p] = problems;
+        assert.equal(p.key, "registryToken");
+        assert.equal(p.value, undefined);
+        assert.match(p.message, /the registry token \(from the GHCR_TOKEN environment variable\) would be stored in the stack's state/);
+        assert.match(p.message, /local file backend \(PULUMI_BACKEND_URL=file:\/\/\/home\/someone\/streamspace-images\/\.pulumi-state\)/);
+        assert.match(p.message, /encrypted with the empty passphrase \(PULUMI_CONFIG_PASSPHRASE is empty\): anyone who reads the state or the stack file could decrypt it/);
+        assert.match(p.fix, /export PULUMI_CONFIG_PASSPHRASE='<passphrase>' \(or PULUMI_CONFIG_PASSPHRASE_FILE=<file>\)/);
+        assert.match(p.fix, /pulumi stack change-secrets-provider passphrase --stack dev/);
+        assert.match(p.fix, /unset GHCR_TOKEN$/);
+    });
+
+    it("refuses a registryToken from the config there too, without showing it", () => {
+        let message = "";
+        try {
+            parse({ ...local, "streamspace-images:registryToken": "local-registry-password" }, devBackend);
+        } catch (e) {
+            message = (e as Error).message;
+        }
+        assert.match(message, /streamspace-images:registryToken = "\(secret\)": the registry token \(from registryToken\) would be stored/);
+        assert.match(message, /Or leave the token out: pulumi config rm registryToken --stack dev/);
+        assert.doesNotMatch(message, /local-registry-password/);
+    });
+
+    it("stores the token when the passphrase is set, read from a file, or the backend is not a local file", () => {
+        for (const env of [
+            { ...devBackend, PULUMI_CONFIG_PASSPHRASE: "correct horse battery staple" },
+            { ...devBackend, PULUMI_CONFIG_PASSPHRASE_FILE: "/run/secrets/pulumi-passphrase" },
+            { ...devBackend, PULUMI_CONFIG_PASSPHRASE: undefined },
+            { PULUMI_BACKEND_URL: "https://api.pulumi.com", PULUMI_CONFIG_PASSPHRASE: "" },
+            { PULUMI_CONFIG_PASSPHRASE: "" },
+        ]) {
+            const c = parse(ghcr, { GHCR_TOKEN: GITHUB_TOKEN, ...env } as Record<string, string>);
+            assert.equal(c.registry.tokenSource, "GHCR_TOKEN", JSON.stringify(env));
+        }
+    });
+
+    it("the dev stack, deployed the README's way from a shell that holds a GitHub token, sends and stores no token", async () => {
+        const run = await runProgram({ stack: "dev", env: { GHCR_TOKEN: GITHUB_TOKEN, PULUMI_CONFIG_PASSPHRASE_FILE: undefined, ...devBackend } });
+        assert.equal(run.error, undefined, run.error?.message);
+        assert.ok(run.resources.some((r) => r.type === "docker:index/image:Image"), "the dev stack built no image");
+        const leaked = run.resources.filter((r) => JSON.stringify(r.inputs).includes(GITHUB_TOKEN)).map((r) => `${r.type} ${r.name}`);
+        assert.deepEqual(leaked, [], "resources that received the GitHub token");
+    });
+});
+
 describe("bad configuration registers no resource", () => {
     const cases: [string, Record<string, unknown>][] = [
         ["unknown image", { images: ["does-not-exist"] }],

