@@ -121,7 +121,7 @@ export const imageDigests = Object.fromEntries([...images].map(([name, image]) =
 export const gpuScheduling = gpu.scheduling;
 export const templatesYaml = templates.yaml;
 export const githubSettings = githubRepository && { secrets: githubRepository.secretNames, variables: githubRepository.variableNames };
-// Watching the test session (README, "Watch the test session"); the password only as a secret.
+// Watching the test session (docs/session-test.md, "Watch the test session"); the password only as a secret.
 export const sessionUrl = sessionTest?.sessionUrl;
 export const watchCommands = sessionTest?.watchCommands;
 export const watchUrl = sessionTest?.watchUrl;

@@ -1,6 +1,6 @@
 // The one list of the GitHub Actions secrets and variables the workflows under .github/workflows
-// read. The GithubRepository component creates exactly these from the stack config, the README's
-// CI section lists them, and a test checks that every `secrets.X` / `vars.X` a workflow uses is
+// read. The GithubRepository component creates exactly these from the stack config,
+// docs/ci-and-releases.md lists them, and a test checks that every `secrets.X` / `vars.X` a workflow uses is
 // declared here and that the component creates nothing else.
 
 export interface ActionsSetting {

@@ -23,7 +23,7 @@ const COMMON_ENV: [string, string][] = [
 // The -selkies images' display defaults, and `auto`: the image picks NVENC, VA-API or x264 by the hardware it finds.
 // WebSockets: the one HTTP port StreamSpace's proxy carries, no TURN. StreamSpace hands a session no
 // password (only USER, SESSION_ID, PUID, PGID, TZ) and authenticates users in its own proxy, so the
-// image's basic auth is off; who may reach the pod is the cluster's NetworkPolicy (README).
+// image's basic auth is off; who may reach the pod is the cluster's NetworkPolicy (docs/streamspace.md).
 const SELKIES_ENV: [string, string][] = [
     ["DISPLAY_WIDTH", "1920"],
     ["DISPLAY_HEIGHT", "1080"],

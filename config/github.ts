@@ -186,7 +186,7 @@ export const githubSection = defineSection({
             ctx.problem({
                 key: "githubEnabled",
                 value: v.githubEnabled,
-                message: `stack '${ctx.stack}' is one of githubEnvironments: a stack must not manage the credentials its own updates run with. Manage the repository from a separate stack (see the README, "One-time bootstrap")`,
+                message: `stack '${ctx.stack}' is one of githubEnvironments: a stack must not manage the credentials its own updates run with. Manage the repository from a separate stack (see docs/ci-and-releases.md, "One-time bootstrap")`,
                 fix: `pulumi config set githubEnabled false --stack ${ctx.stack}  (and: pulumi stack init bootstrap)`,
             });
         }

@@ -185,7 +185,7 @@ export const gpuSection = defineSection({
                 }
                 runtimeClass = { name: v.gpuRuntimeClass, create: v.gpuRuntimeClassCreate };
             }
-            // The program cannot see which GPUs the labelled nodes carry: the README says what to check.
+            // The program cannot see which GPUs the labelled nodes carry: docs/gpu-pools.md says what to check.
             return { provider, devicePlugin, runtimeClass, encoding: encodingOf(v.gpuSoftwareEncoding), warnings: [] };
         }
 

@@ -30,7 +30,7 @@ export interface StackConfig {
     policy: PolicyConfig;
 }
 
-// Order matters only for the order of messages and of the README's reference.
+// Order matters only for the order of messages and of docs/configuration.md's reference.
 export const SECTIONS = {
     registry: registrySection,
     images: imagesSection,

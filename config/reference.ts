@@ -53,7 +53,7 @@ function cell(text: string): string {
     return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
 }
 
-/** The README's configuration reference: one table per section, from Pulumi.yaml and config/. */
+/** The configuration reference of docs/configuration.md: one table per section, from Pulumi.yaml and config/. */
 export function renderConfigReference(root: string): string {
     const declared = new Map(projectDeclarations(root).map((d) => [d.key, d]));
     const keys = new Map(declaredKeys().map((k) => [k.key, k]));
@@ -76,10 +76,10 @@ export function renderConfigReference(root: string): string {
 export const REFERENCE_START = "<!-- config-reference:start -->";
 export const REFERENCE_END = "<!-- config-reference:end -->";
 
-/** README.md with the reference between its markers replaced. */
-export function readmeWithReference(readme: string, reference: string): string {
-    const start = readme.indexOf(REFERENCE_START);
-    const end = readme.indexOf(REFERENCE_END);
-    if (start < 0 || end < start) throw new Error(`README.md lacks the markers ${REFERENCE_START} ... ${REFERENCE_END}`);
-    return `${readme.slice(0, start + REFERENCE_START.length)}\n${reference}\n${readme.slice(end)}`;
+/** docs/configuration.md with the reference between its markers replaced. */
+export function documentWithReference(doc: string, reference: string): string {
+    const start = doc.indexOf(REFERENCE_START);
+    const end = doc.indexOf(REFERENCE_END);
+    if (start < 0 || end < start) throw new Error(`docs/configuration.md lacks the markers ${REFERENCE_START} ... ${REFERENCE_END}`);
+    return `${doc.slice(0, start + REFERENCE_START.length)}\n${reference}\n${doc.slice(end)}`;
 }

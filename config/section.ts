@@ -17,7 +17,7 @@ export interface SectionContext {
 
 /**
  * One section of the stack configuration: its keys (a zod shape: types and defaults), an example
- * value for each key (used in fix commands and the README), and a builder that runs the checks
+ * value for each key (used in fix commands and docs/configuration.md), and a builder that runs the checks
  * across keys and returns the typed section.
  */
 export interface Section<S extends z.ZodRawShape, T> {

@@ -46,7 +46,7 @@ function workloadPolicy(name: string, description: string, rule: (w: workloads.W
     };
 }
 
-/** Every policy of the pack, in the order the README lists them. */
+/** Every policy of the pack, in the order docs/policies.md lists them. */
 export const POLICY_DEFINITIONS: readonly PolicyDefinition[] = [
     workloadPolicy("workload-image-digest", "Workload containers reference their images by digest (repository@sha256:...).", workloads.imageDigest),
     workloadPolicy("workload-run-as-non-root", "Workload containers set runAsNonRoot and never run as uid 0.", workloads.runAsNonRoot),

@@ -36,7 +36,7 @@ main() {
     bash "$repo/scripts/dev-cluster.sh"
     choose_backend
     pulumi stack select dev --create
-    # The policy pack (README, "Policies") checks what the update deploys; a mandatory violation
+    # The policy pack (docs/policies.md) checks what the update deploys; a mandatory violation
     # stops it. Its configuration, the dev stack's facts, is written from Pulumi.dev.yaml.
     local policy_config
     policy_config=$(mktemp)

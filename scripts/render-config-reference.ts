@@ -1,10 +1,10 @@
-// Rewrites the configuration reference in README.md from Pulumi.yaml and config/.
-// Run: npm run config:readme
+// Rewrites the configuration reference in docs/configuration.md from Pulumi.yaml and config/.
+// Run: npm run config:docs
 import * as fs from "fs";
 import * as path from "path";
-import { readmeWithReference, renderConfigReference } from "../config/reference";
+import { documentWithReference, renderConfigReference } from "../config/reference";
 
 const root = path.resolve(__dirname, "..");
-const file = path.join(root, "README.md");
-fs.writeFileSync(file, readmeWithReference(fs.readFileSync(file, "utf8"), renderConfigReference(root)));
-console.log("README.md: configuration reference updated");
+const file = path.join(root, "docs", "configuration.md");
+fs.writeFileSync(file, documentWithReference(fs.readFileSync(file, "utf8"), renderConfigReference(root)));
+console.log("docs/configuration.md: configuration reference updated");

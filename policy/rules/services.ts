@@ -55,7 +55,7 @@ export function turnServiceExposure(
         violation(
             describe(resource),
             `is of type ${type} and exposes the TURN relay on ${exposed.join(", ")}: a public relay is abused for traffic unless its credentials stay secret and it refuses private and link-local peers`,
-            `keep it ClusterIP and watch through kubectl port-forward (README, "Watch the test session"); if a public relay is intended, confirm it with: pulumi config set policyAllowPublicSessionServices true --stack ${facts.stack}`,
+            `keep it ClusterIP and watch through kubectl port-forward (docs/session-test.md, "Watch the test session"); if a public relay is intended, confirm it with: pulumi config set policyAllowPublicSessionServices true --stack ${facts.stack}`,
         ),
     ];
 }

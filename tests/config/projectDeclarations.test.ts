@@ -2,7 +2,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { declaredKeys } from "../../config";
-import { defaultOf, projectDeclarations, pulumiTypeOf, readmeWithReference, renderConfigReference } from "../../config/reference";
+import { defaultOf, documentWithReference, projectDeclarations, pulumiTypeOf, renderConfigReference } from "../../config/reference";
 import { ROOT } from "../harness";
 
 describe("Pulumi.yaml declares every config key", () => {
@@ -30,8 +30,8 @@ describe("Pulumi.yaml declares every config key", () => {
         });
     }
 
-    it("the README's configuration reference matches (run `npm run config:readme` to refresh it)", () => {
-        const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
-        assert.equal(readme, readmeWithReference(readme, renderConfigReference(ROOT)));
+    it("the configuration reference in docs/configuration.md matches (run `npm run config:docs` to refresh it)", () => {
+        const doc = fs.readFileSync(path.join(ROOT, "docs", "configuration.md"), "utf8");
+        assert.equal(doc, documentWithReference(doc, renderConfigReference(ROOT)), "docs/configuration.md is out of date: run `npm run config:docs` and commit it");
     });
 });
