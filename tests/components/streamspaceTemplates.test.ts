@@ -109,7 +109,9 @@ describe("StreamSpace Templates", () => {
     it("every generated Template satisfies the Template schema", async () => {
         const run = await runProgram({ stack: "staging", config: { ...ghcr, templatesDir: tempDir() }, env: token });
         const templates = templatesOf(run);
-        assert.ok(templates.length > 0);
+        // Every session image of the catalog, the tool images (probe, relay) and the base excluded.
+        const sessions = loadCatalog().images.filter((i) => i.kind === "session").map((i) => i.name).sort();
+        assert.deepEqual(templates.map((t) => t.metadata.name).sort(), sessions);
         for (const t of templates) assert.deepEqual(validate(t, schema), [], `${t.metadata.name} breaks the schema`);
     });
 
