@@ -12,7 +12,7 @@ import {
     MAIN_BRANCH,
     PREVIEW_ENVIRONMENT,
     RELEASE_TAG_PATTERN,
-} from "./githubSettings";
+} from "../tables/githubSettings";
 
 export interface GithubRepositoryArgs {
     /** The repository's owner (user or organisation); the GitHub provider acts on it. */
@@ -43,7 +43,7 @@ export interface GithubRepositoryArgs {
  * The repository settings the workflows depend on: an Environment per stack (the protected one
  * with required reviewers and deployable from release tags only, the deploy one from main only)
  * and one for pull-request previews, each holding its own secrets and cloud identity (names in
- * githubSettings.ts); the repository's variables; a ruleset on main (pull requests, reviews, the
+ * tables/githubSettings.ts); the repository's variables; a ruleset on main (pull requests, reviews, the
  * pull-request checks as reported by GitHub Actions) and one on release tags (only the prod
  * reviewers create, move or delete them).
  */

@@ -8,7 +8,7 @@ import {
     EnvironmentVariableName,
     PREVIEW_ENVIRONMENT,
     PULL_REQUEST_WORKFLOW,
-} from "../components/githubSettings";
+} from "../tables/githubSettings";
 import { boolean, stringList, stringMap, text } from "./fields";
 import { SectionContext, defineSection } from "./section";
 import { z } from "zod";

@@ -6,7 +6,7 @@ import {
     eksInstanceFamily,
     gkeMachineFamily,
     nvencChoices,
-} from "../components/gpuHardware";
+} from "../tables/gpuHardware";
 import { boolean, integer, stringList, text } from "./fields";
 import { SectionContext, defineSection } from "./section";
 

