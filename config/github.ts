@@ -10,6 +10,7 @@ import {
     PULL_REQUEST_WORKFLOW,
 } from "../tables/githubSettings";
 import { boolean, stringList, stringMap, text } from "./fields";
+import { shellQuote } from "./problems";
 import { SectionContext, defineSection } from "./section";
 import { z } from "zod";
 
@@ -276,7 +277,7 @@ const PER_ENVIRONMENT_KEYS = [
 function checkEnvironmentCredentials(v: GithubValues, ctx: SectionContext, environments: string[]): void {
     const setValue = (value: string | undefined) => (value === undefined || value === "" ? undefined : value);
     const setPath = (key: string, env: string, value: string, secret = false) =>
-        `pulumi config set --path '${key}.${env}' ${value}${secret ? " --secret" : ""} --stack ${ctx.stack}`;
+        `pulumi config set --path '${key}.${env}' ${shellQuote(value)}${secret ? " --secret" : ""} --stack ${ctx.stack}`;
     if (v.githubEnvironments.includes(PREVIEW_ENVIRONMENT)) {
         ctx.problem({
             key: "githubEnvironments",

@@ -7,7 +7,7 @@ import { GpuConfig, gpuSection } from "./gpu";
 import { ImagesConfig, imagesSection } from "./images";
 import { KubernetesConfig, kubernetesSection } from "./kubernetes";
 import { PolicyConfig, policySection } from "./policy";
-import { ConfigError, PROJECT, Problem } from "./problems";
+import { ConfigError, PROJECT, Problem, shellQuote } from "./problems";
 import { RegistryConfig, registrySection } from "./registry";
 import { Section, SectionContext } from "./section";
 import { SessionTestConfig, sessionTestSection } from "./sessionTest";
@@ -82,9 +82,6 @@ function hidden(value: string): string {
     return `(hidden: ${value.length} character${value.length === 1 ? "" : "s"})`;
 }
 
-function shellQuote(value: string): string {
-    return /^[A-Za-z0-9_@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, "'\\''")}'`;
-}
 
 /**
  * Re-stores a plaintext secret encrypted without printing it: the shell reads it back. A map
@@ -153,7 +150,9 @@ export function parseStackConfig(raw: Readonly<Record<string, string>>, opts: Pa
         const k = known.get(key);
         const example = value ?? k?.example ?? "<value>";
         const secret = k?.secret && !example.includes("--secret") ? " --secret" : "";
-        const literal = (v: string) => (v.includes("\"") || v.includes("<") ? v : shellQuote(v));
+        // A command substitution stays as written; anything else is quoted, placeholders such as
+        // <token> included, which the shell would otherwise take for a redirection.
+        const literal = (v: string) => (/^"\$\(.*\)"$/.test(v) ? v : shellQuote(v));
         // A list's first item, or a map's first entry, set through --path.
         const entry = /^\{\s*([A-Za-z0-9_-]+):\s*([^,}]*?)\s*[,}]/.exec(example);
         const quoted = example.startsWith("[")

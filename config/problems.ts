@@ -36,3 +36,12 @@ export function formatProblems(stack: string, problems: Problem[]): string {
 }
 
 export const PROJECT = "streamspace-images";
+
+/**
+ * A word as a POSIX shell reads it back unchanged: plain when it is made of safe characters, else in
+ * single quotes. A placeholder such as <token> is quoted too: pasted bare, the shell would take it
+ * for a redirection.
+ */
+export function shellQuote(value: string): string {
+    return /^[A-Za-z0-9_@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, "'\\''")}'`;
+}

@@ -287,7 +287,7 @@ describe("github config", () => {
         assert.equal(login.key, "githubPulumiAccessTokens");
         assert.equal(login.value, undefined);
         assert.match(login.message, /^no Pulumi access token for 'staging', 'preview': each Environment logs in with a token of its own/);
-        assert.equal(login.fix, "pulumi config set --path 'githubPulumiAccessTokens.staging' <token> --secret --stack bootstrap  (or: pulumi config set githubPulumiBackendUrl s3://streamspace-pulumi-state --stack bootstrap)");
+        assert.equal(login.fix, "pulumi config set --path 'githubPulumiAccessTokens.staging' '<token>' --secret --stack bootstrap  (or: pulumi config set githubPulumiBackendUrl s3://streamspace-pulumi-state --stack bootstrap)");
     });
 
     it("refuses to share prod's token, role or service account with another Environment, and prod's passphrase with previews", () => {
