@@ -175,9 +175,12 @@ export function parseStackConfig(raw: Readonly<Record<string, string>>, opts: Pa
         return `pulumi config set ${to} "$(${get})"${secret} --stack ${opts.stack} && pulumi config rm ${shellQuote(from)} --stack ${opts.stack}`;
     };
 
+    // Keys a fix moves a value to: a later "not set" about them would say the same thing again.
+    const movedTo = new Set<string>();
     for (const key of Object.keys(values)) {
         if (!known.has(key)) {
             const guess = closest(key, [...known.keys()]);
+            if (guess) movedTo.add(guess);
             // An unknown key may hold anything, a token stored under the wrong name included: its
             // value is never shown, only its length, and the fix moves it without printing it.
             problems.push({
@@ -190,6 +193,7 @@ export function parseStackConfig(raw: Readonly<Record<string, string>>, opts: Pa
     }
     for (const [fullKey, namespace, key] of foreign) {
         const target = known.has(key) ? key : closest(key, [...known.keys()]);
+        if (target) movedTo.add(target);
         problems.push({
             key: fullKey,
             value: hidden(raw[fullKey]),
@@ -221,21 +225,29 @@ export function parseStackConfig(raw: Readonly<Record<string, string>>, opts: Pa
         setCommand,
     };
 
+    // Every key is read on its own, so that one value of the wrong type hides nothing else: the
+    // section's checks still run, on the key's default in its place, and say nothing more about it.
     const built: Record<string, unknown> = {};
     for (const [name, section] of Object.entries(SECTIONS) as [string, AnySection][]) {
-        const input: Record<string, string> = {};
-        for (const key of Object.keys(section.keys)) if (key in values) input[key] = values[key];
-        const result = z.object(section.keys).safeParse(input);
-        if (!result.success) {
+        const data: Record<string, unknown> = {};
+        const unreadable = new Set<string>();
+        for (const [key, schema] of Object.entries(section.keys) as [string, z.ZodTypeAny][]) {
+            const result = schema.safeParse(values[key]);
+            if (result.success) {
+                data[key] = result.data;
+                continue;
+            }
+            unreadable.add(key);
             for (const issue of result.error.issues) {
-                const key = String(issue.path[0]);
                 problems.push({ key, value: shown(key, values[key]), message: issue.message, fix: setCommand(key) });
             }
-            continue;
+            const fallback = schema.safeParse(undefined);
+            data[key] = fallback.success ? fallback.data : undefined;
         }
-        built[name] = section.build(result.data, ctx);
+        const sectionCtx: SectionContext = { ...ctx, problem: (p) => (unreadable.has(p.key) ? undefined : ctx.problem(p)) };
+        built[name] = section.build(data as never, sectionCtx);
     }
-    if (problems.length === 0) checkAcrossSections(built as unknown as StackConfig, ctx);
+    checkAcrossSections(built as unknown as StackConfig, { ...ctx, problem: (p) => (movedTo.has(p.key) ? undefined : ctx.problem(p)) });
     if (problems.length > 0) throw new ConfigError(opts.stack, problems);
     return { stack: opts.stack, ...(built as Omit<StackConfig, "stack">) };
 }

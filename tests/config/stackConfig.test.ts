@@ -64,6 +64,29 @@ describe("stack configuration", () => {
     });
 
     describe("bad input: one message per problem, naming key, value, what is allowed and the fix", () => {
+        it("a value of the wrong type hides nothing else of its section, and is named once", () => {
+            const problems = problemsOf({
+                ...local,
+                "streamspace-images:sessionTestDisplayWidth": "wide",
+                "streamspace-images:sessionTestDisplayHeight": "1081",
+                "streamspace-images:sessionTestUser": "bad user",
+            });
+            assert.deepEqual(
+                problems.map((p) => `${p.key}: ${p.message}`),
+                [
+                    "sessionTestDisplayWidth: expected a whole number",
+                    "sessionTestUser: a basic-auth user name: 1 to 32 letters, digits, '.', '_' or '-' (no ':' or spaces)",
+                    "sessionTestDisplayHeight: the video encoders need an even number of pixels",
+                ],
+            );
+        });
+
+        it("checks across sections in the same round as the sections' own", () => {
+            const problems = problemsOf({ "streamspace-images:registryServer": "ghcr.io", "streamspace-images:registryOwner": "acme", "streamspace-images:imageTag": "bad tag" });
+            assert.deepEqual(problems.map((p) => p.key), ["imageTag", "registryToken"]);
+            assert.match(problems[1].message, /imagePush is on and ghcr\.io needs credentials/);
+        });
+
         it("unknown image name", () => {
             const [p] = problemsOf({ ...local, "streamspace-images:images": '["chrome-selkies","chrome"]' });
             assert.equal(p.key, "images");
