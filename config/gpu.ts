@@ -1,9 +1,12 @@
 import {
+    EKS_FAMILIES_WITHOUT_GPU,
     EKS_INSTANCE_FAMILIES,
     GKE_ACCELERATORS,
+    GKE_FAMILIES_WITHOUT_GPU,
     GKE_MACHINE_FAMILIES,
     GpuHardware,
     eksInstanceFamily,
+    gkeAcceleratorCounts,
     gkeMachineFamily,
     nvencChoices,
 } from "../tables/gpuHardware";
@@ -246,7 +249,7 @@ export const gpuSection = defineSection({
                 message: `allowed: ${GKE_DRIVER_VERSIONS.join(", ")} (GKE installs that driver on every GPU node)`,
             });
         }
-        const { hardware, warnings } = checkGkeMachine(machineType, v.gpuAcceleratorType, v.gpuSoftwareEncoding, ctx);
+        const { hardware, warnings } = checkGkeMachine(machineType, v.gpuAcceleratorType, v.gpuAcceleratorCount, v.gpuSoftwareEncoding, ctx);
         return {
             provider,
             cluster: v.gpuGkeCluster ?? "",
@@ -318,8 +321,17 @@ function checkEksInstanceType(instanceType: string, softwareEncoding: boolean, c
     }
     const family = eksInstanceFamily(instanceType);
     const gpu = EKS_INSTANCE_FAMILIES[family];
-    if (!gpu) return undefined;
     const fix = `${ctx.setCommand("gpuInstanceType", DEFAULT_EKS_INSTANCE_TYPE)}`;
+    if (!gpu && EKS_FAMILIES_WITHOUT_GPU.test(family)) {
+        ctx.problem({
+            key: "gpuInstanceType",
+            value: instanceType,
+            message: `${family} instances carry no GPU: the pool's nodes would never offer nvidia.com/gpu and the session would wait forever. GPU families with NVENC: ${nvencChoices(EKS_INSTANCE_FAMILIES)}`,
+            fix,
+        });
+        return undefined;
+    }
+    if (!gpu) return undefined;
     if (gpu.vendor !== "nvidia") {
         ctx.problem({
             key: "gpuInstanceType",
@@ -348,6 +360,7 @@ function checkEksInstanceType(instanceType: string, softwareEncoding: boolean, c
 function checkGkeMachine(
     machineType: string,
     acceleratorType: string,
+    acceleratorCount: number,
     softwareEncoding: boolean,
     ctx: SectionContext,
 ): { hardware?: GpuHardware; warnings: string[] } {
@@ -358,6 +371,13 @@ function checkGkeMachine(
             value: machineType,
             message: `expected a Compute Engine machine type such as ${DEFAULT_GKE_MACHINE_TYPE}`,
             fix: ctx.setCommand("gpuInstanceType", DEFAULT_GKE_MACHINE_TYPE),
+        });
+    } else if (GKE_FAMILIES_WITHOUT_GPU.includes(gkeMachineFamily(machineType))) {
+        ctx.problem({
+            key: "gpuInstanceType",
+            value: machineType,
+            message: `${gkeMachineFamily(machineType)} machines take no GPU: GKE refuses an accelerator on them. Machines with GPUs: g2 (NVIDIA L4, such as ${DEFAULT_GKE_MACHINE_TYPE}), n1 with an attached T4`,
+            fix: `${ctx.setCommand("gpuInstanceType", DEFAULT_GKE_MACHINE_TYPE)} && ${ctx.setCommand("gpuAcceleratorType", DEFAULT_GKE_ACCELERATOR)}`,
         });
     } else {
         const family = gkeMachineFamily(machineType);
@@ -382,6 +402,15 @@ function checkGkeMachine(
             value: acceleratorType,
             message: noEncoderMessage(`accelerator ${acceleratorType} is`, gpu.model, `${nvencChoices(GKE_ACCELERATORS)}; L4 comes with g2 machines such as ${DEFAULT_GKE_MACHINE_TYPE}, T4 attaches to n1 machines`),
             fix: `${ctx.setCommand("gpuAcceleratorType", DEFAULT_GKE_ACCELERATOR)} && ${ctx.setCommand("gpuInstanceType", DEFAULT_GKE_MACHINE_TYPE)}  (or: ${ctx.setCommand("gpuSoftwareEncoding", "true")})`,
+        });
+    }
+    const counts = gkeMachineTypePattern.test(machineType) ? gkeAcceleratorCounts(machineType) : undefined;
+    if (counts !== undefined && !counts.includes(acceleratorCount)) {
+        ctx.problem({
+            key: "gpuAcceleratorCount",
+            value: String(acceleratorCount),
+            message: `${machineType} comes with ${counts.length === 1 ? counts[0] : `${counts.join(", ")} (one of these)`} accelerator${counts.length === 1 && counts[0] === 1 ? "" : "s"}; GKE refuses any other count`,
+            fix: ctx.setCommand("gpuAcceleratorCount", String(counts[0])),
         });
     }
     return { hardware: gpu, warnings };

@@ -65,6 +65,37 @@ export const GKE_MACHINE_FAMILIES: Readonly<Record<string, readonly string[]>> =
     a3: ["nvidia-h100-80gb", "nvidia-h100-mega-80gb", "nvidia-h200-141gb"],
 };
 
+/**
+ * EC2 families known to carry no GPU at all: general purpose, compute, memory and burstable (the
+ * letter before the generation says which: m, c, r, t, x, z, i, d, h, a). A GPU pool of one of
+ * these never gets a GPU; refused, not merely warned about.
+ */
+export const EKS_FAMILIES_WITHOUT_GPU = /^(m|c|r|t|x|z|i|d|h|a|u)[1-9][a-z]*$/;
+
+/**
+ * GKE machine families known to carry no GPU (no accelerator attaches to them), the same idea.
+ */
+export const GKE_FAMILIES_WITHOUT_GPU: readonly string[] = ["e2", "n2", "n2d", "n4", "c2", "c2d", "c3", "c3d", "c4", "c4a", "c4d", "t2a", "t2d", "m1", "m2", "m3", "m4", "h3", "z3"];
+
+/**
+ * How many accelerators a GKE machine type comes with, where the type fixes it: g2 by size, a2/a3/g4
+ * by the `-<n>g` suffix. N1 takes 1, 2, 4 or 8 attachable GPUs. Undefined: not known here.
+ */
+export function gkeAcceleratorCounts(machineType: string): readonly number[] | undefined {
+    const family = gkeMachineFamily(machineType);
+    const suffix = /-(\d+)g$/.exec(machineType);
+    if (suffix && ["a2", "a3", "g4"].includes(family)) return [Number(suffix[1])];
+    if (family === "g2") {
+        const g2: Record<string, number> = {
+            "g2-standard-4": 1, "g2-standard-8": 1, "g2-standard-12": 1, "g2-standard-16": 1,
+            "g2-standard-24": 2, "g2-standard-32": 1, "g2-standard-48": 4, "g2-standard-96": 8,
+        };
+        return g2[machineType] === undefined ? undefined : [g2[machineType]];
+    }
+    if (family === "n1") return [1, 2, 4, 8];
+    return undefined;
+}
+
 export function eksInstanceFamily(instanceType: string): string {
     return instanceType.split(".")[0];
 }

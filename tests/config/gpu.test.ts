@@ -156,6 +156,33 @@ describe("gpu configuration", () => {
             assert.equal(g.warnings.length, 2);
         });
 
+        it("refuses instance and machine types known to carry no GPU at all", () => {
+            for (const type of ["m5.xlarge", "c6i.2xlarge", "r7g.large", "t3.medium", "x2gd.xlarge"]) {
+                const problems = problemsOf({ ...eks, gpuInstanceType: type });
+                assert.deepEqual(problems.map((p) => p.key), ["gpuInstanceType"], type);
+                assert.match(problems[0].message, new RegExp(`^${type.split(".")[0]} instances carry no GPU: .*GPU families with NVENC: g4dn \\(NVIDIA T4\\)`));
+                assert.equal(problems[0].fix, "pulumi config set gpuInstanceType g4dn.xlarge --stack staging");
+            }
+            for (const machine of ["e2-standard-4", "n2-standard-8", "c3-standard-4"]) {
+                const problems = problemsOf({ ...gke, gpuInstanceType: machine });
+                assert.deepEqual(problems.map((p) => p.key), ["gpuInstanceType"], machine);
+                assert.match(problems[0].message, /machines take no GPU: GKE refuses an accelerator on them/);
+            }
+            // Unknown families are still only warned about.
+            assert.equal((gpu({ ...eks, gpuInstanceType: "f2.6xlarge" }) as EksGpuConfig).warnings.length, 1);
+        });
+
+        it("checks the accelerator count against what the machine type comes with", () => {
+            const big = problemsOf({ ...gke, gpuInstanceType: "g2-standard-24", gpuAcceleratorCount: "1" });
+            assert.deepEqual(big.map((p) => [p.key, p.message, p.fix]), [
+                ["gpuAcceleratorCount", "g2-standard-24 comes with 2 accelerators; GKE refuses any other count", "pulumi config set gpuAcceleratorCount 2 --stack staging"],
+            ]);
+            assert.match(problemsOf({ ...gke, gpuInstanceType: "g2-standard-4", gpuAcceleratorCount: "2" })[0].message, /g2-standard-4 comes with 1 accelerator;/);
+            assert.match(problemsOf({ ...gke, gpuInstanceType: "n1-standard-8", gpuAcceleratorType: "nvidia-tesla-t4", gpuAcceleratorCount: "3" })[0].message, /comes with 1, 2, 4, 8 \(one of these\) accelerators/);
+            const two = gpu({ ...gke, gpuInstanceType: "n1-standard-8", gpuAcceleratorType: "nvidia-tesla-t4", gpuAcceleratorCount: "2" }) as GkeGpuConfig;
+            assert.deepEqual(two.accelerator, { type: "nvidia-tesla-t4", count: 2 });
+        });
+
         it("refuses an accelerator the machine family cannot carry", () => {
             const [p] = problemsOf({ ...gke, gpuInstanceType: "g2-standard-4", gpuAcceleratorType: "nvidia-tesla-t4" });
             assert.equal(p.key, "gpuAcceleratorType");
