@@ -6,7 +6,12 @@ import * as k8s from "@pulumi/kubernetes";
  * hold the clouds' instance metadata endpoints (169.254.169.254, fd00:ec2::254 sits in fc00::/7).
  */
 export const PRIVATE_IPV4 = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16", "127.0.0.0/8"];
-export const PRIVATE_IPV6 = ["fc00::/7", "fe80::/10", "::1/128", "::ffff:0:0/96"];
+/**
+ * No IPv4-mapped range (::ffff:0:0/96): a connection to ::ffff:a.b.c.d leaves the pod as IPv4 to
+ * a.b.c.d, which PRIVATE_IPV4 already excepts, and the API server refuses the range in an IPv6
+ * ipBlock (it reads it as IPv4: not a subset of ::/0), so the whole policy would fail to apply.
+ */
+export const PRIVATE_IPV6 = ["fc00::/7", "fe80::/10", "::1/128"];
 
 export interface SessionNetworkArgs {
     /** Labels of the session pod (the browser the user drives, and its TURN relay). */

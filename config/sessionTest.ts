@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import type { Catalog } from "../catalog";
+import { parseCidr } from "./cidr";
 import { boolean, integer, quantityValue, stringList, text } from "./fields";
 import { Problem } from "./problems";
 import { defineSection } from "./section";
@@ -40,12 +41,9 @@ export interface SessionTestConfig {
 
 const dnsLabel = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
-/** An IPv4 or IPv6 network in CIDR notation, as a NetworkPolicy's ipBlock takes it. */
+/** An IPv4 or IPv6 network in CIDR notation, as a NetworkPolicy's ipBlock takes it (config/cidr.ts). */
 export function isCidr(value: string): boolean {
-    const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(value);
-    if (v4) return v4.slice(1, 5).every((o) => Number(o) <= 255) && Number(v4[5]) <= 32;
-    const v6 = /^([0-9a-fA-F:]+)\/(\d{1,3})$/.exec(value);
-    return v6 !== null && v6[1].includes(":") && (v6[1].match(/::/g) ?? []).length <= 1 && Number(v6[2]) <= 128;
+    return typeof parseCidr(value) !== "string";
 }
 
 /** A Kubernetes quantity that must be greater than zero; says so plainly when it is negative. */
@@ -143,7 +141,10 @@ export const sessionTestSection = defineSection({
                 key: "sessionTestImage",
                 value: v.sessionTestImage,
                 message: `unknown image; the catalog has: ${ctx.imageNames.join(", ")}`,
-                fix: ctx.setCommand("sessionTestImage", "chrome-selkies"),
+                // Never a fix that is itself refused: chrome-selkies only where the catalog has it.
+                fix: ctx.imageNames.includes("chrome-selkies")
+                    ? ctx.setCommand("sessionTestImage", "chrome-selkies")
+                    : `${ctx.setCommand("sessionTestImage", `<one of: ${ctx.imageNames.join(", ")}>`)}  (or: pulumi config set sessionTestEnabled false --stack ${ctx.stack})`,
             });
         }
         if (!dnsLabel.test(v.sessionTestNamespace)) {
@@ -174,7 +175,7 @@ export const sessionTestSection = defineSection({
             ctx.problem({
                 key: "sessionTestAllowedPrivateEgress",
                 value: v.sessionTestAllowedPrivateEgress,
-                message: `${notCidrs.map((c) => `'${c}'`).join(", ")}: expected networks in CIDR notation, such as 10.20.0.0/16 or fd12:3456::/48`,
+                message: `${notCidrs.map((c) => `'${c}'`).join(", ")}: expected networks in CIDR notation, such as 10.20.0.0/16 or fd12:3456::/48 (${notCidrs.map((c) => `${c} ${parseCidr(c)}`).join("; ")})`,
                 fix: `pulumi config set --path 'sessionTestAllowedPrivateEgress[0]' 10.20.0.0/16 --stack ${ctx.stack}`,
             });
         }

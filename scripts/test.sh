@@ -2,6 +2,7 @@
 # Installs what the tests need and runs every test of the repository:
 #   1. type-check of the program (tsc),
 #   2. unit and program tests (mocha: Pulumi mocks, config, catalog, image standards, probe),
+#   2b. the API server check: the program's Kubernetes objects on a real kube-apiserver and etcd,
 #   3. the offline build-and-boot of the images (buildah/podman, no Docker engine needed), with
 #      the stream checks of every image;
 #   4. the streaming benchmark on its smallest setting (npm run bench:stream -- --tiny).
@@ -58,7 +59,11 @@ install_debian_packages "${DEB_PACKAGES[@]}"
 npm ci --no-audit --no-fund --loglevel=error
 
 run_stage typecheck npx tsc --noEmit
-run_stage unit npm run -s test:unit
+# The API server check runs in its own stage below, not twice.
+run_stage unit npm run -s test:unit -- --ignore tests/kubernetes/apiserver.test.ts
+# The program's Kubernetes objects on a real kube-apiserver and etcd, built from the Go module
+# proxy by scripts/lab/kubernetes.sh (cached by version: minutes the first time, seconds after).
+run_stage apiserver npm run -s test:apiserver
 # Builds and boots the images offline (buildah, podman); SKIP_IMAGE_TESTS=1 skips it, loudly.
 run_stage images bash scripts/offline-images.sh
 # The streaming benchmark on its smallest setting, on the images just built: it runs and measures.

@@ -1,0 +1,241 @@
+#!/usr/bin/env bash
+# apiserver.sh - a Kubernetes API server of its own, with nothing else: etcd
+# and kube-apiserver on 127.0.0.1, so the program's objects meet the real
+# schema validation and admission (PodSecurity included) without a cluster.
+# No controller-manager, scheduler or kubelet runs: objects are stored and
+# admitted, never reconciled (a Pod stays Pending, no ServiceAccount
+# "default" appears in a new namespace).
+#
+#   scripts/lab/apiserver.sh start STATE_DIR [--owner PID]
+#   scripts/lab/apiserver.sh stop STATE_DIR
+#
+#   start    STATE_DIR must be missing or empty. Generates a CA, the serving
+#            certificate (127.0.0.1, localhost), an admin client certificate
+#            (group system:masters) and the service-account key pair with
+#            openssl; starts etcd and kube-apiserver on free ports; waits for
+#            /readyz; writes STATE_DIR/kubeconfig. On any failure it stops what
+#            it started, removes STATE_DIR and prints the servers' last log
+#            lines.
+#   --owner  stop the servers on their own once process PID has ended (a test
+#            run killed before it could call stop).
+#   stop     stops exactly the processes start recorded in STATE_DIR/pids and
+#            removes STATE_DIR.
+#
+# The binaries come from scripts/lab/kubernetes.sh (built and cached there;
+# this script builds nothing).
+set -euo pipefail
+
+# The service network the API server allocates ClusterIPs from.
+SERVICE_CLUSTER_IP_RANGE=10.96.0.0/16
+READY_TIMEOUT_SECONDS=${APISERVER_READY_TIMEOUT_SECONDS:-180}
+# The file that marks a folder as a state folder of this script: stop removes no other.
+MARKER=.streamspace-apiserver
+
+die() { printf 'apiserver.sh: %s\n' "$*" >&2; exit 1; }
+say() { printf 'apiserver.sh: %s\n' "$*" >&2; }
+usage() { sed -n '9,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; }
+
+script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+# A free TCP port on 127.0.0.1 (the kernel's choice, released at once).
+free_port() {
+  node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'
+}
+
+# Whether pid $1 still runs the executable $2 (a recycled pid does not).
+runs() {
+  local exe
+  exe=$(readlink "/proc/$1/exe" 2>/dev/null) || return 1
+  [[ $exe == "$2" ]]
+}
+
+# stop_recorded DIR: TERM, then KILL after 10 s, each process in DIR/pids
+# ("name pid executable" lines), and wait until it is gone.
+stop_recorded() {
+  local dir=$1 name pid exe i
+  [[ -f $dir/pids ]] || return 0
+  # The API server first: it would log etcd's absence at length.
+  while read -r name pid exe; do
+    [[ $pid != "${BASHPID}" ]] || continue
+    runs "$pid" "$exe" || continue
+    kill -TERM "$pid" 2>/dev/null || continue
+    for ((i = 0; i < 100; i++)); do
+      runs "$pid" "$exe" || break
+      sleep 0.1
+    done
+    if runs "$pid" "$exe"; then
+      say "$name (pid $pid) ignored TERM for 10 s: killing it"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  done < <(tac "$dir/pids")
+}
+
+remove_state() {
+  local dir=$1
+  [[ -f $dir/$MARKER ]] || die "$dir is not a state folder of apiserver.sh (no $MARKER): not removing it"
+  rm -rf "$dir"
+}
+
+cmd_stop() {
+  local dir=$1
+  [[ -d $dir ]] || { say "nothing to stop: $dir does not exist"; return 0; }
+  [[ -f $dir/$MARKER ]] || die "$dir is not a state folder of apiserver.sh (no $MARKER): not touching it"
+  stop_recorded "$dir"
+  remove_state "$dir"
+}
+
+# openssl, with its output kept for the error message.
+ssl() { openssl "$@" >>"$state/openssl.log" 2>&1 || die "openssl $1 failed: $(tail -n 5 "$state/openssl.log")"; }
+
+# make_cert NAME SUBJECT EXTENSIONS: a key and a certificate signed by the CA.
+make_cert() {
+  local name=$1 subject=$2 extensions=$3
+  ssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$state/$name.key"
+  ssl req -new -key "$state/$name.key" -subj "$subject" -out "$state/$name.csr"
+  printf '%s\n' "$extensions" >"$state/$name.ext"
+  ssl x509 -req -in "$state/$name.csr" -CA "$state/ca.crt" -CAkey "$state/ca.key" -CAcreateserial \
+    -days 2 -sha256 -extfile "$state/$name.ext" -out "$state/$name.crt"
+}
+
+make_certificates() {
+  ssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$state/ca.key"
+  ssl req -x509 -new -key "$state/ca.key" -subj "/CN=streamspace-apiserver-check-ca" -days 2 -sha256 \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    -out "$state/ca.crt"
+  make_cert serving "/CN=kube-apiserver" "subjectAltName=IP:127.0.0.1,DNS:localhost
+extendedKeyUsage=serverAuth
+keyUsage=critical,digitalSignature"
+  make_cert admin "/O=system:masters/CN=admin" "extendedKeyUsage=clientAuth
+keyUsage=critical,digitalSignature"
+  # The API server signs service-account tokens with this key and verifies them with its public half.
+  ssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$state/service-account.key"
+  ssl pkey -in "$state/service-account.key" -pubout -out "$state/service-account.pub"
+}
+
+# start_process NAME EXECUTABLE ARGS...: runs it in the background with its
+# output in STATE_DIR/NAME.log and records it in STATE_DIR/pids.
+start_process() {
+  local name=$1 exe=$2
+  shift 2
+  "$exe" "$@" </dev/null >"$state/$name.log" 2>&1 &
+  printf '%s %s %s\n' "$name" "$!" "$exe" >>"$state/pids"
+}
+
+# wait_for NAME URL CURL_ARGS...: until URL answers 200 "ok", while NAME runs.
+wait_for() {
+  local name=$1 url=$2 pid exe deadline=$((SECONDS + READY_TIMEOUT_SECONDS))
+  shift 2
+  read -r _ pid exe < <(grep "^$name " "$state/pids")
+  until [[ $(curl -s --max-time 5 "$@" "$url" 2>/dev/null) == ok ]]; do
+    runs "$pid" "$exe" || die "$name exited before it was ready; last lines of its log:"$'\n'"$(tail -n 20 "$state/$name.log")"
+    ((SECONDS < deadline)) || die "$name was not ready within $READY_TIMEOUT_SECONDS s ($url); last lines of its log:"$'\n'"$(tail -n 20 "$state/$name.log")"
+    sleep 0.5
+  done
+}
+
+write_kubeconfig() {
+  cat >"$state/kubeconfig" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+  - name: apiserver-check
+    cluster:
+      server: https://127.0.0.1:$1
+      certificate-authority: $state/ca.crt
+users:
+  - name: admin
+    user:
+      client-certificate: $state/admin.crt
+      client-key: $state/admin.key
+contexts:
+  - name: apiserver-check
+    context:
+      cluster: apiserver-check
+      user: admin
+current-context: apiserver-check
+EOF
+}
+
+# Stops the servers once process $1 has ended. Runs in the background, recorded with them.
+watch_owner() {
+  local owner=$1
+  while kill -0 "$owner" 2>/dev/null; do sleep 2; done
+  [[ -f $state/$MARKER ]] || exit 0
+  stop_recorded "$state"
+  rm -rf "$state"
+}
+
+cmd_start() {
+  state=$1
+  local owner=${2:-}
+  mkdir -p "$state"
+  state=$(cd "$state" && pwd)
+  [[ -z $(ls -A "$state") ]] || die "$state is not empty: give a new folder (stop removes the folder of an earlier start)"
+  : >"$state/$MARKER"
+  # Until the servers are ready, any exit stops them and removes the folder.
+  trap 'status=$?; if ((status != 0)); then stop_recorded "$state"; rm -rf "$state"; fi' EXIT
+  trap 'exit 130' INT TERM
+
+  local bins etcd_bin apiserver_bin
+  command -v openssl >/dev/null || die "openssl is needed to make the certificates"
+  command -v curl >/dev/null || die "curl is needed to wait for the servers"
+  bins=$("$script_dir/kubernetes.sh" --print-path --no-build 2>"$state/kubernetes.log") ||
+    die "the Kubernetes binaries are not built: $(tail -n 1 "$state/kubernetes.log")"
+  etcd_bin=$(PATH=$bins command -v etcd)
+  apiserver_bin=$(PATH=$bins command -v kube-apiserver)
+
+  make_certificates
+
+  local etcd_client etcd_peer secure_port
+  etcd_client=$(free_port)
+  etcd_peer=$(free_port)
+  secure_port=$(free_port)
+  # No fsync: the data lives as long as one test run, and a busy disk would make every write slow.
+  start_process etcd "$etcd_bin" --name apiserver-check --data-dir "$state/etcd" \
+    --listen-client-urls "http://127.0.0.1:$etcd_client" --advertise-client-urls "http://127.0.0.1:$etcd_client" \
+    --listen-peer-urls "http://127.0.0.1:$etcd_peer" --initial-advertise-peer-urls "http://127.0.0.1:$etcd_peer" \
+    --initial-cluster "apiserver-check=http://127.0.0.1:$etcd_peer" \
+    --unsafe-no-fsync --log-level warn
+  wait_for etcd "http://127.0.0.1:$etcd_client/readyz"
+  [[ -z $owner ]] || { watch_owner "$owner" </dev/null >/dev/null 2>&1 & printf 'owner-watch %s %s\n' "$!" "$(readlink "/proc/$!/exe")" >>"$state/pids"; }
+
+  # The admission plugins are the defaults (PodSecurity among them); Node,RBAC as in a real cluster.
+  # No endpoint reconciler: it would publish 127.0.0.1 as the kubernetes Service's endpoint, which
+  # the API server itself refuses (a loopback address), and log that every few seconds.
+  start_process kube-apiserver "$apiserver_bin" \
+    --etcd-servers "http://127.0.0.1:$etcd_client" \
+    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$secure_port" \
+    --tls-cert-file "$state/serving.crt" --tls-private-key-file "$state/serving.key" \
+    --client-ca-file "$state/ca.crt" \
+    --service-account-issuer https://kubernetes.default.svc.cluster.local \
+    --service-account-key-file "$state/service-account.pub" \
+    --service-account-signing-key-file "$state/service-account.key" \
+    --authorization-mode Node,RBAC \
+    --service-cluster-ip-range "$SERVICE_CLUSTER_IP_RANGE" \
+    --endpoint-reconciler-type none
+  wait_for kube-apiserver "https://127.0.0.1:$secure_port/readyz" \
+    --cacert "$state/ca.crt" --cert "$state/admin.crt" --key "$state/admin.key"
+
+  write_kubeconfig "$secure_port"
+  trap - EXIT INT TERM
+  say "ready: https://127.0.0.1:$secure_port (kubeconfig: $state/kubeconfig)"
+}
+
+(($# >= 2)) || { usage; die "give a command and a state folder"; }
+case $1 in
+  start)
+    if (($# == 2)); then
+      cmd_start "$2"
+    elif (($# == 4)) && [[ $3 == --owner && $4 =~ ^[0-9]+$ ]]; then
+      cmd_start "$2" "$4"
+    else
+      usage
+      die "start takes STATE_DIR and optionally --owner PID"
+    fi
+    ;;
+  stop)
+    (($# == 2)) || { usage; die "stop takes STATE_DIR only"; }
+    cmd_stop "$2"
+    ;;
+  *) usage; die "unknown command: $1" ;;
+esac
