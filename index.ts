@@ -2,8 +2,9 @@ import * as docker from "@pulumi/docker";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
-import { isShallowClone, loadCatalog, selectImages, sourceInfo, sourceUrl } from "./catalog";
-import { ConfigError, loadStackConfig } from "./config";
+import { isShallowClone, selectImages, sourceInfo, sourceUrl } from "./catalog";
+import { ConfigError } from "./config";
+import { loadInputs } from "./config/inputs";
 import { PROD_ENVIRONMENT } from "./config/github";
 import { GithubRepository } from "./components/githubRepository";
 import { GpuNodePool } from "./components/gpuNodePool";
@@ -13,8 +14,7 @@ import { PROBE_IMAGE, TURN_IMAGE, sessionTestCatalogProblems, usesTurn, withSess
 import { StreamspaceTemplates } from "./components/streamspaceTemplates";
 
 // 1. Catalog and configuration, both checked before any resource exists.
-const catalog = loadCatalog();
-const config = loadStackConfig(catalog.images.map((i) => i.name));
+const { catalog, config } = loadInputs();
 // The session test's images (session, probe, relay) are built whenever the test is on.
 const selection = config.images.enabled
     ? selectImages(catalog, withSessionTestImages(config.images.selected, config.sessionTest), config.images.platform)
