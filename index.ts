@@ -1,41 +1,20 @@
-import * as docker from "@pulumi/docker";
 import * as k8s from "@pulumi/kubernetes";
-import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
-import { isShallowClone, selectImages, sourceInfo, sourceUrl } from "./catalog";
-import { ConfigError } from "./config";
+import { sourceInfo, sourceUrl } from "./catalog";
 import { loadInputs } from "./config/inputs";
+import { planImages } from "./config/plan";
 import { PROD_ENVIRONMENT } from "./config/github";
 import { GithubRepository } from "./components/githubRepository";
 import { GpuNodePool } from "./components/gpuNodePool";
 import { SessionImage } from "./components/sessionImage";
 import { SessionTest } from "./components/sessionTest";
-import { PROBE_IMAGE, TURN_IMAGE, sessionTestCatalogProblems, usesTurn, withSessionTestImages } from "./config/sessionTest";
+import { PROBE_IMAGE, TURN_IMAGE, usesTurn } from "./config/sessionTest";
 import { StreamspaceTemplates } from "./components/streamspaceTemplates";
 
 // 1. Catalog and configuration, both checked before any resource exists.
 const { catalog, config } = loadInputs();
-// The session test's images (session, probe, relay) are built whenever the test is on.
-const selection = config.images.enabled
-    ? selectImages(catalog, withSessionTestImages(config.images.selected, config.sessionTest), config.images.platform)
-    : { images: [], skipped: [], unbuildable: [] };
-if (selection.unbuildable.length > 0) {
-    throw new ConfigError(
-        config.stack,
-        selection.unbuildable.map((reason) => ({
-            key: "images",
-            value: JSON.stringify(config.images.selected),
-            message: `cannot be built for ${config.images.platform}: ${reason}`,
-            fix: `pulumi config set imagePlatform linux/amd64 --stack ${config.stack}  (or remove the image from 'images')`,
-        })),
-    );
-}
-const sessionTestProblems = sessionTestCatalogProblems(config.sessionTest, catalog, selection.images.map((i) => i.name), config.stack);
-if (sessionTestProblems.length > 0) throw new ConfigError(config.stack, sessionTestProblems);
-for (const s of selection.skipped) pulumi.log.info(`skipping ${s.name}: ${s.reason}`);
-if (isShallowClone()) {
-    pulumi.log.warn("this is a shallow git clone: image revisions cannot be traced to the last commit of each folder, so every image rebuilds. Clone with full history (actions/checkout: fetch-depth: 0).");
-}
+// The images to build: those the stack names, the session test's, and their bases.
+const planned = planImages(catalog, config);
 
 // The GitHub repository settings the workflows depend on, from the stack that manages them.
 const githubRepository = config.github.enabled
@@ -53,26 +32,18 @@ const githubRepository = config.github.enabled
       })
     : undefined;
 
-// 2. Images: every selected catalog image, bases first, pushed to the registry.
-const release = config.images.release && config.images.push;
-const tagProvider = release
-    ? new docker.Provider("registry", {
-          registryAuth: config.registry.token
-              ? [{ address: config.registry.server, username: config.registry.username, password: config.registry.token }]
-              : [],
-      })
-    : undefined;
+// 2. Images: every selected catalog image, bases first, pushed to the registry; on release stacks
+// also under their metadata version and `latest`.
 const url = sourceUrl();
-const images = SessionImage.buildAll(selection.images, {
+const images = SessionImage.buildAll(planned, {
     registry: config.registry,
     tag: config.images.tag,
     platform: config.images.platform,
     push: config.images.push,
     buildOnPreview: config.images.buildOnPreview,
     sourceUrl: url,
-    tagProvider,
+    release: config.images.release,
     source: (image) => sourceInfo(image.folder),
-    extraTags: (image) => (release ? [image.version, "latest"] : []),
 });
 
 // 3. The cluster: the kubeconfig and context from config, else the ambient ones; and the GPU nodes
@@ -106,7 +77,7 @@ const sessionTest = config.sessionTest.enabled
 // YAML for review, and created in the cluster where StreamSpace's CRDs are installed; only once the
 // session test has passed, so a session that does not stream is never published.
 const templates = new StreamspaceTemplates("streamspace", {
-    images: selection.images.map((image) => ({ image, digest: images.get(image.name)!.repoDigest })),
+    images: planned.map((image) => ({ image, digest: images.get(image.name)!.repoDigest })),
     namespace: config.templates.namespace,
     apply: config.templates.apply,
     outputDir: path.join(config.templates.dir, config.stack),

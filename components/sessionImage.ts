@@ -125,21 +125,34 @@ export class SessionImage extends pulumi.ComponentResource {
     }
 
 
-    /** Builds every catalog image in order, each child with its base's digest. */
+    /**
+     * Builds every catalog image in order, each child with its base's digest. With `release` (and
+     * push), each image also gets its metadata version and `latest`, tagged through one Docker
+     * provider that carries the registry's credentials.
+     */
     static buildAll(
         images: CatalogImage[],
-        common: Omit<SessionImageArgs, "image" | "base" | "source" | "extraTags"> & {
+        common: Omit<SessionImageArgs, "image" | "base" | "source" | "extraTags" | "tagProvider"> & {
             source: (image: CatalogImage) => SourceInfo;
-            extraTags: (image: CatalogImage) => string[];
+            /** Also push the metadata version and `latest` (release stacks). */
+            release: boolean;
         },
         opts?: pulumi.ComponentResourceOptions,
     ): Map<string, SessionImage> {
+        const { release, ...args } = common;
+        const tagged = release && common.push;
+        const registry = common.registry;
+        const tagProvider = tagged
+            ? new docker.Provider("registry", {
+                  registryAuth: registry.token ? [{ address: registry.server, username: registry.username, password: registry.token }] : [],
+              })
+            : undefined;
         const built = new Map<string, SessionImage>();
         for (const image of images) {
             const base = "image" in image.base ? built.get(image.base.image) : undefined;
             const sessionImage = new SessionImage(
                 image.name,
-                { ...common, image, base, source: common.source(image), extraTags: common.extraTags(image) },
+                { ...args, image, base, source: common.source(image), extraTags: tagged ? [image.version, "latest"] : [], tagProvider },
                 opts,
             );
             built.set(image.name, sessionImage);
