@@ -10,6 +10,7 @@ import {
     gkeMachineFamily,
     nvencChoices,
 } from "../tables/gpuHardware";
+import { z } from "zod";
 import { boolean, integer, stringList, text } from "./fields";
 import { SectionContext, defineSection } from "./section";
 
@@ -175,99 +176,109 @@ export const gpuSection = defineSection({
             });
         }
         const devicePlugin = v.gpuDevicePlugin ? { version: v.gpuDevicePluginVersion } : undefined;
-
-        if (provider === "existing") {
-            let runtimeClass: ExistingGpuConfig["runtimeClass"];
-            if (v.gpuRuntimeClass !== undefined) {
-                if (!dnsLabelPattern.test(v.gpuRuntimeClass)) {
-                    ctx.problem({
-                        key: "gpuRuntimeClass",
-                        value: v.gpuRuntimeClass,
-                        message: "a RuntimeClass name is a DNS label: lowercase letters, digits and '-', at most 63 characters",
-                    });
-                }
-                runtimeClass = { name: v.gpuRuntimeClass, create: v.gpuRuntimeClassCreate };
-            }
-            // The program cannot see which GPUs the labelled nodes carry: docs/gpu-pools.md says what to check.
-            return { provider, devicePlugin, runtimeClass, encoding: encodingOf(v.gpuSoftwareEncoding), warnings: [] };
-        }
-
-        const scaling = checkScaling(v, ctx);
-        if (provider === "eks") {
-            const instanceType = v.gpuInstanceType ?? DEFAULT_EKS_INSTANCE_TYPE;
-            requireKeys(ctx, provider, {
-                gpuEksClusterName: [v.gpuEksClusterName, "the name of the existing EKS cluster the node group joins"],
-                gpuEksNodeRoleArn: [v.gpuEksNodeRoleArn, "the ARN of the IAM role the GPU nodes run as"],
-                gpuEksSubnetIds: [v.gpuEksSubnetIds.length > 0 ? v.gpuEksSubnetIds : undefined, "the subnets (of the cluster's VPC) the GPU nodes are placed in"],
-            });
-            if (v.gpuEksNodeRoleArn !== undefined && !roleArnPattern.test(v.gpuEksNodeRoleArn)) {
-                ctx.problem({
-                    key: "gpuEksNodeRoleArn",
-                    value: v.gpuEksNodeRoleArn,
-                    message: "expected an IAM role ARN, arn:aws:iam::<12-digit account>:role/<name>",
-                });
-            }
-            v.gpuEksSubnetIds.forEach((id, i) => {
-                if (!subnetPattern.test(id)) {
-                    ctx.problem({
-                        key: "gpuEksSubnetIds",
-                        value: JSON.stringify(v.gpuEksSubnetIds),
-                        message: `'${id}' is not a subnet id; expected subnet- followed by 8 or 17 hex digits`,
-                        fix: `pulumi config set --path 'gpuEksSubnetIds[${i}]' subnet-0a1b2c3d4e5f60718 --stack ${ctx.stack}`,
-                    });
-                }
-            });
-            const hardware = checkEksInstanceType(instanceType, v.gpuSoftwareEncoding, ctx);
-            return {
-                provider,
-                clusterName: v.gpuEksClusterName ?? "",
-                nodeRoleArn: v.gpuEksNodeRoleArn ?? "",
-                subnetIds: v.gpuEksSubnetIds,
-                instanceType,
-                scaling,
-                spot: v.gpuSpot,
-                diskSizeGb: v.gpuDiskSizeGb,
-                devicePlugin,
-                encoding: encodingOf(v.gpuSoftwareEncoding),
-                hardware,
-                warnings: hardware
-                    ? []
-                    : [`gpuInstanceType ${instanceType}: the instance family '${eksInstanceFamily(instanceType)}' is not in the GPU table, so whether it has a hardware video encoder (NVENC) is not checked. NVENC-capable families: ${nvencChoices(EKS_INSTANCE_FAMILIES)}.`],
-            };
-        }
-
-        // gke
-        const machineType = v.gpuInstanceType ?? DEFAULT_GKE_MACHINE_TYPE;
-        requireKeys(ctx, provider, {
-            gpuGkeCluster: [v.gpuGkeCluster, "the name of the existing GKE cluster the node pool joins"],
-            gpuGkeLocation: [v.gpuGkeLocation, "the cluster's region or zone, e.g. us-central1"],
-        });
-        if (!(GKE_DRIVER_VERSIONS as readonly string[]).includes(v.gpuGkeDriverVersion)) {
-            ctx.problem({
-                key: "gpuGkeDriverVersion",
-                value: v.gpuGkeDriverVersion,
-                message: `allowed: ${GKE_DRIVER_VERSIONS.join(", ")} (GKE installs that driver on every GPU node)`,
-            });
-        }
-        const { hardware, warnings } = checkGkeMachine(machineType, v.gpuAcceleratorType, v.gpuAcceleratorCount, v.gpuSoftwareEncoding, ctx);
-        return {
-            provider,
-            cluster: v.gpuGkeCluster ?? "",
-            location: v.gpuGkeLocation ?? "",
-            project: v.gpuGkeProject,
-            machineType,
-            accelerator: { type: v.gpuAcceleratorType, count: v.gpuAcceleratorCount },
-            driverVersion: v.gpuGkeDriverVersion as GkeGpuConfig["driverVersion"],
-            scaling,
-            spot: v.gpuSpot,
-            diskSizeGb: v.gpuDiskSizeGb,
-            serviceAccount: v.gpuGkeServiceAccount,
-            encoding: encodingOf(v.gpuSoftwareEncoding),
-            hardware,
-            warnings,
-        };
+        if (provider === "existing") return existingConfig(v, ctx, devicePlugin);
+        if (provider === "eks") return eksConfig(v, ctx, devicePlugin);
+        return gkeConfig(v, ctx);
     },
 });
+
+type GpuValues = z.infer<z.ZodObject<(typeof gpuSection)["keys"]>>;
+
+/** GPU nodes already in the cluster: the device plugin and, where containerd needs one, a RuntimeClass. */
+function existingConfig(v: GpuValues, ctx: SectionContext, devicePlugin: ExistingGpuConfig["devicePlugin"]): ExistingGpuConfig {
+    let runtimeClass: ExistingGpuConfig["runtimeClass"];
+    if (v.gpuRuntimeClass !== undefined) {
+        if (!dnsLabelPattern.test(v.gpuRuntimeClass)) {
+            ctx.problem({
+                key: "gpuRuntimeClass",
+                value: v.gpuRuntimeClass,
+                message: "a RuntimeClass name is a DNS label: lowercase letters, digits and '-', at most 63 characters",
+            });
+        }
+        runtimeClass = { name: v.gpuRuntimeClass, create: v.gpuRuntimeClassCreate };
+    }
+    // The program cannot see which GPUs the labelled nodes carry: docs/gpu-pools.md says what to check.
+    return { provider: "existing", devicePlugin, runtimeClass, encoding: encodingOf(v.gpuSoftwareEncoding), warnings: [] };
+}
+
+/** A managed node group on an existing EKS cluster. */
+function eksConfig(v: GpuValues, ctx: SectionContext, devicePlugin: EksGpuConfig["devicePlugin"]): EksGpuConfig {
+    const scaling = checkScaling(v, ctx);
+    const instanceType = v.gpuInstanceType ?? DEFAULT_EKS_INSTANCE_TYPE;
+    requireKeys(ctx, "eks", {
+        gpuEksClusterName: [v.gpuEksClusterName, "the name of the existing EKS cluster the node group joins"],
+        gpuEksNodeRoleArn: [v.gpuEksNodeRoleArn, "the ARN of the IAM role the GPU nodes run as"],
+        gpuEksSubnetIds: [v.gpuEksSubnetIds.length > 0 ? v.gpuEksSubnetIds : undefined, "the subnets (of the cluster's VPC) the GPU nodes are placed in"],
+    });
+    if (v.gpuEksNodeRoleArn !== undefined && !roleArnPattern.test(v.gpuEksNodeRoleArn)) {
+        ctx.problem({
+            key: "gpuEksNodeRoleArn",
+            value: v.gpuEksNodeRoleArn,
+            message: "expected an IAM role ARN, arn:aws:iam::<12-digit account>:role/<name>",
+        });
+    }
+    v.gpuEksSubnetIds.forEach((id, i) => {
+        if (!subnetPattern.test(id)) {
+            ctx.problem({
+                key: "gpuEksSubnetIds",
+                value: JSON.stringify(v.gpuEksSubnetIds),
+                message: `'${id}' is not a subnet id; expected subnet- followed by 8 or 17 hex digits`,
+                fix: `pulumi config set --path 'gpuEksSubnetIds[${i}]' subnet-0a1b2c3d4e5f60718 --stack ${ctx.stack}`,
+            });
+        }
+    });
+    const hardware = checkEksInstanceType(instanceType, v.gpuSoftwareEncoding, ctx);
+    return {
+        provider: "eks",
+        clusterName: v.gpuEksClusterName ?? "",
+        nodeRoleArn: v.gpuEksNodeRoleArn ?? "",
+        subnetIds: v.gpuEksSubnetIds,
+        instanceType,
+        scaling,
+        spot: v.gpuSpot,
+        diskSizeGb: v.gpuDiskSizeGb,
+        devicePlugin,
+        encoding: encodingOf(v.gpuSoftwareEncoding),
+        hardware,
+        warnings: hardware
+            ? []
+            : [`gpuInstanceType ${instanceType}: the instance family '${eksInstanceFamily(instanceType)}' is not in the GPU table, so whether it has a hardware video encoder (NVENC) is not checked. NVENC-capable families: ${nvencChoices(EKS_INSTANCE_FAMILIES)}.`],
+    };
+}
+
+/** A node pool on an existing GKE cluster (GKE installs the driver and the device plugin). */
+function gkeConfig(v: GpuValues, ctx: SectionContext): GkeGpuConfig {
+    const scaling = checkScaling(v, ctx);
+    const machineType = v.gpuInstanceType ?? DEFAULT_GKE_MACHINE_TYPE;
+    requireKeys(ctx, "gke", {
+        gpuGkeCluster: [v.gpuGkeCluster, "the name of the existing GKE cluster the node pool joins"],
+        gpuGkeLocation: [v.gpuGkeLocation, "the cluster's region or zone, e.g. us-central1"],
+    });
+    if (!(GKE_DRIVER_VERSIONS as readonly string[]).includes(v.gpuGkeDriverVersion)) {
+        ctx.problem({
+            key: "gpuGkeDriverVersion",
+            value: v.gpuGkeDriverVersion,
+            message: `allowed: ${GKE_DRIVER_VERSIONS.join(", ")} (GKE installs that driver on every GPU node)`,
+        });
+    }
+    const { hardware, warnings } = checkGkeMachine(machineType, v.gpuAcceleratorType, v.gpuAcceleratorCount, v.gpuSoftwareEncoding, ctx);
+    return {
+        provider: "gke",
+        cluster: v.gpuGkeCluster ?? "",
+        location: v.gpuGkeLocation ?? "",
+        project: v.gpuGkeProject,
+        machineType,
+        accelerator: { type: v.gpuAcceleratorType, count: v.gpuAcceleratorCount },
+        driverVersion: v.gpuGkeDriverVersion as GkeGpuConfig["driverVersion"],
+        scaling,
+        spot: v.gpuSpot,
+        diskSizeGb: v.gpuDiskSizeGb,
+        serviceAccount: v.gpuGkeServiceAccount,
+        encoding: encodingOf(v.gpuSoftwareEncoding),
+        hardware,
+        warnings,
+    };
+}
 
 function encodingOf(softwareEncoding: boolean): VideoEncoding {
     return softwareEncoding ? "software" : "nvenc";
