@@ -114,67 +114,12 @@ function portClashes(image: CatalogImage, problems: string[]): void {
 /** Reads and checks every `images/<name>/image.yaml`; throws CatalogError listing every problem. */
 export function loadCatalog(root: string = REPO_ROOT): Catalog {
     const problems: string[] = [];
-    const imagesDir = path.join(root, "images");
     const folders = fs
-        .readdirSync(imagesDir, { withFileTypes: true })
+        .readdirSync(path.join(root, "images"), { withFileTypes: true })
         .filter((d) => d.isDirectory())
         .map((d) => d.name)
         .sort();
-    const images: CatalogImage[] = [];
-    for (const folder of folders) {
-        const meta = readMetadata(root, folder, problems);
-        if (!meta) continue;
-        const metadataFile = path.join("images", folder, METADATA_FILE);
-        if (!/^[a-z0-9]+(?:-[a-z0-9]+)*$/.test(folder)) {
-            problems.push(`images/${folder}: folder names are image names: lowercase letters, digits and single hyphens`);
-        }
-        if (!fs.existsSync(path.join(root, "images", folder, "Dockerfile"))) {
-            problems.push(`images/${folder}/Dockerfile: missing`);
-        }
-        const image: CatalogImage = {
-            name: folder,
-            folder: path.join("images", folder),
-            dockerfile: "Dockerfile",
-            metadataFile,
-            title: meta.title,
-            description: meta.description,
-            version: meta.version,
-            kind: meta.kind,
-            category: meta.category,
-            base: meta.base,
-            platforms: meta.platforms,
-            ports: meta.ports,
-            gpu: meta.gpu,
-            streamingProtocol: meta.streamingProtocol,
-            license: meta.license,
-            icon: meta.icon,
-            tags: meta.tags,
-            resources: meta.resources,
-            platformBuildArgs: meta.platformBuildArgs,
-            variants: meta.variants.map((v) => `${folder}-${v.name}`),
-        };
-        images.push(image);
-        for (const v of meta.variants) {
-            if (!fs.existsSync(path.join(root, "images", folder, v.dockerfile))) {
-                problems.push(`${metadataFile}: variant '${v.name}': ${path.join("images", folder, v.dockerfile)} is missing`);
-            }
-            images.push({
-                ...image,
-                name: `${folder}-${v.name}`,
-                dockerfile: v.dockerfile,
-                variantOf: folder,
-                title: v.title ?? `${meta.title} (${v.name})`,
-                description: v.description ?? meta.description,
-                base: v.base,
-                platforms: v.platforms ?? meta.platforms,
-                ports: v.ports,
-                streamingProtocol: v.streamingProtocol,
-                platformBuildArgs: {},
-                variants: [],
-            });
-        }
-    }
-
+    const images = folders.flatMap((folder) => imagesOfFolder(root, folder, problems));
     const byName = new Map<string, CatalogImage>();
     for (const image of images) {
         const other = byName.get(image.name);
@@ -184,42 +129,8 @@ export function loadCatalog(root: string = REPO_ROOT): Catalog {
         byName.set(image.name, image);
         portClashes(image, problems);
     }
-    for (const image of images) {
-        if (!("image" in image.base)) continue;
-        const base = byName.get(image.base.image);
-        if (!base) {
-            problems.push(
-                `${image.metadataFile}: field 'base.image': unknown catalog image '${image.base.image}'${image.variantOf ? ` (variant '${image.name}')` : ""}; the catalog has: ${[...byName.keys()].join(", ")}`,
-            );
-        } else if (base.kind !== "base") {
-            problems.push(`${image.metadataFile}: field 'base.image': '${base.name}' is not a base image (its kind is '${base.kind}')`);
-        } else {
-            for (const p of image.platforms) {
-                if (!base.platforms.includes(p)) {
-                    problems.push(`${image.metadataFile}: platform ${p} is not built for its base '${base.name}' (${base.metadataFile})`);
-                }
-            }
-        }
-    }
-
-    // Order: bases before their children; a cycle is an error.
-    const ordered: CatalogImage[] = [];
-    const state = new Map<string, "visiting" | "done">();
-    const visit = (image: CatalogImage, trail: string[]): void => {
-        if (state.get(image.name) === "done") return;
-        if (state.get(image.name) === "visiting") {
-            problems.push(`${image.metadataFile}: base images form a cycle: ${[...trail, image.name].join(" -> ")}`);
-            return;
-        }
-        state.set(image.name, "visiting");
-        if ("image" in image.base) {
-            const base = byName.get(image.base.image);
-            if (base) visit(base, [...trail, image.name]);
-        }
-        state.set(image.name, "done");
-        ordered.push(image);
-    };
-    for (const image of images) visit(image, []);
+    for (const image of images) checkBase(image, byName, problems);
+    const ordered = basesFirst(images, byName, problems);
 
     if (problems.length > 0) throw new CatalogError(problems);
     return {
@@ -238,6 +149,104 @@ export function loadCatalog(root: string = REPO_ROOT): Catalog {
             return chain;
         },
     };
+}
+
+/** The image of one folder and the variants its metadata names, checked as they are read. */
+function imagesOfFolder(root: string, folder: string, problems: string[]): CatalogImage[] {
+    const images: CatalogImage[] = [];
+    const meta = readMetadata(root, folder, problems);
+    if (!meta) return [];
+    const metadataFile = path.join("images", folder, METADATA_FILE);
+    if (!/^[a-z0-9]+(?:-[a-z0-9]+)*$/.test(folder)) {
+        problems.push(`images/${folder}: folder names are image names: lowercase letters, digits and single hyphens`);
+    }
+    if (!fs.existsSync(path.join(root, "images", folder, "Dockerfile"))) {
+        problems.push(`images/${folder}/Dockerfile: missing`);
+    }
+    const image: CatalogImage = {
+        name: folder,
+        folder: path.join("images", folder),
+        dockerfile: "Dockerfile",
+        metadataFile,
+        title: meta.title,
+        description: meta.description,
+        version: meta.version,
+        kind: meta.kind,
+        category: meta.category,
+        base: meta.base,
+        platforms: meta.platforms,
+        ports: meta.ports,
+        gpu: meta.gpu,
+        streamingProtocol: meta.streamingProtocol,
+        license: meta.license,
+        icon: meta.icon,
+        tags: meta.tags,
+        resources: meta.resources,
+        platformBuildArgs: meta.platformBuildArgs,
+        variants: meta.variants.map((v) => `${folder}-${v.name}`),
+    };
+    images.push(image);
+    for (const v of meta.variants) {
+        if (!fs.existsSync(path.join(root, "images", folder, v.dockerfile))) {
+            problems.push(`${metadataFile}: variant '${v.name}': ${path.join("images", folder, v.dockerfile)} is missing`);
+        }
+        images.push({
+            ...image,
+            name: `${folder}-${v.name}`,
+            dockerfile: v.dockerfile,
+            variantOf: folder,
+            title: v.title ?? `${meta.title} (${v.name})`,
+            description: v.description ?? meta.description,
+            base: v.base,
+            platforms: v.platforms ?? meta.platforms,
+            ports: v.ports,
+            streamingProtocol: v.streamingProtocol,
+            platformBuildArgs: {},
+            variants: [],
+        });
+    }
+    return images;
+}
+
+/** An image built on a catalog base names a base image that exists and builds its platforms. */
+function checkBase(image: CatalogImage, byName: Map<string, CatalogImage>, problems: string[]): void {
+    if (!("image" in image.base)) return;
+    const base = byName.get(image.base.image);
+    if (!base) {
+        problems.push(
+            `${image.metadataFile}: field 'base.image': unknown catalog image '${image.base.image}'${image.variantOf ? ` (variant '${image.name}')` : ""}; the catalog has: ${[...byName.keys()].join(", ")}`,
+        );
+    } else if (base.kind !== "base") {
+        problems.push(`${image.metadataFile}: field 'base.image': '${base.name}' is not a base image (its kind is '${base.kind}')`);
+    } else {
+        for (const p of image.platforms) {
+            if (!base.platforms.includes(p)) {
+                problems.push(`${image.metadataFile}: platform ${p} is not built for its base '${base.name}' (${base.metadataFile})`);
+            }
+        }
+    }
+}
+
+/** The images with every base before the images built on it; a cycle is a problem. */
+function basesFirst(images: CatalogImage[], byName: Map<string, CatalogImage>, problems: string[]): CatalogImage[] {
+    const ordered: CatalogImage[] = [];
+    const state = new Map<string, "visiting" | "done">();
+    const visit = (image: CatalogImage, trail: string[]): void => {
+        if (state.get(image.name) === "done") return;
+        if (state.get(image.name) === "visiting") {
+            problems.push(`${image.metadataFile}: base images form a cycle: ${[...trail, image.name].join(" -> ")}`);
+            return;
+        }
+        state.set(image.name, "visiting");
+        if ("image" in image.base) {
+            const base = byName.get(image.base.image);
+            if (base) visit(base, [...trail, image.name]);
+        }
+        state.set(image.name, "done");
+        ordered.push(image);
+    };
+    for (const image of images) visit(image, []);
+    return ordered;
 }
 
 export interface SourceInfo {
