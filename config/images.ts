@@ -1,4 +1,5 @@
 import { boolean, stringList, text } from "./fields";
+import { closest, shellQuote } from "./problems";
 import { defineSection } from "./section";
 
 export const PLATFORMS = ["linux/amd64", "linux/arm64"] as const;
@@ -46,14 +47,19 @@ export const imagesSection = defineSection({
         imageBuildOnPreview: "false",
     },
     build(v, ctx): ImagesConfig {
+        const guess = (name: string) => {
+            const near = closest(name, ctx.imageNames);
+            return near ? ` (did you mean '${near}'?)` : "";
+        };
         const seen = new Set<string>();
         for (const name of v.images) {
             if (!ctx.imageNames.includes(name)) {
                 ctx.problem({
                     key: "images",
                     value: JSON.stringify(v.images),
-                    message: `unknown image '${name}'; the catalog has: ${ctx.imageNames.join(", ")}`,
-                    fix: `pulumi config set --path 'images[${v.images.indexOf(name)}]' ${ctx.imageNames[0] ?? "<name>"} --stack ${ctx.stack}  (or remove it from the list)`,
+                    message: `unknown image '${name}'${guess(name)}; the catalog has: ${ctx.imageNames.join(", ")}`,
+                    // Only a close name is offered as the fix; otherwise the list above says what exists.
+                    fix: `pulumi config set --path 'images[${v.images.indexOf(name)}]' ${shellQuote(closest(name, ctx.imageNames) ?? "<an image of the catalog>")} --stack ${ctx.stack}  (or remove it from the list)`,
                 });
             }
             if (seen.has(name)) {

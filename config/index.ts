@@ -7,7 +7,7 @@ import { GpuConfig, gpuSection } from "./gpu";
 import { ImagesConfig, imagesSection } from "./images";
 import { KubernetesConfig, kubernetesSection } from "./kubernetes";
 import { PolicyConfig, policySection } from "./policy";
-import { ConfigError, PROJECT, Problem, shellQuote } from "./problems";
+import { ConfigError, PROJECT, Problem, closest, shellQuote } from "./problems";
 import { RegistryConfig, registrySection } from "./registry";
 import { Section, SectionContext } from "./section";
 import { SessionTestConfig, sessionTestSection } from "./sessionTest";
@@ -99,33 +99,6 @@ function reencryptCommand(key: string, value: string, stack: string): string {
         `pulumi config set ${flag}${shellQuote(path)} "$(pulumi config get ${flag}${shellQuote(path)} --stack ${stack})" --secret --stack ${stack}`;
     if (!entries) return again(key, "");
     return entries.map((e) => again(`${key}.${e}`, "--path ")).join("  and  ");
-}
-
-function editDistance(a: string, b: string): number {
-    const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-    for (let i = 1; i <= a.length; i++) {
-        let previous = row[0];
-        row[0] = i;
-        for (let j = 1; j <= b.length; j++) {
-            const current = row[j];
-            row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-            previous = current;
-        }
-    }
-    return row[b.length];
-}
-
-function closest(key: string, candidates: string[]): string | undefined {
-    let best: string | undefined;
-    let bestDistance = Infinity;
-    for (const c of candidates) {
-        const d = editDistance(key.toLowerCase(), c.toLowerCase());
-        if (d < bestDistance) {
-            best = c;
-            bestDistance = d;
-        }
-    }
-    return bestDistance <= Math.max(2, Math.floor(key.length / 4)) ? best : undefined;
 }
 
 /**

@@ -45,3 +45,34 @@ export const PROJECT = "streamspace-images";
 export function shellQuote(value: string): string {
     return /^[A-Za-z0-9_@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, "'\\''")}'`;
 }
+
+function editDistance(a: string, b: string): number {
+    const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+    for (let i = 1; i <= a.length; i++) {
+        let previous = row[0];
+        row[0] = i;
+        for (let j = 1; j <= b.length; j++) {
+            const current = row[j];
+            row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+            previous = current;
+        }
+    }
+    return row[b.length];
+}
+
+/**
+ * The candidate closest to WORD, when it is close: at most one edit per four characters (one for
+ * short words). A suggestion that is not close misleads more than no suggestion.
+ */
+export function closest(key: string, candidates: readonly string[]): string | undefined {
+    let best: string | undefined;
+    let bestDistance = Infinity;
+    for (const c of candidates) {
+        const d = editDistance(key.toLowerCase(), c.toLowerCase());
+        if (d < bestDistance) {
+            best = c;
+            bestDistance = d;
+        }
+    }
+    return bestDistance <= Math.max(1, Math.floor(key.length / 4)) ? best : undefined;
+}

@@ -95,6 +95,18 @@ describe("stack configuration", () => {
             assert.match(p.fix, /pulumi config set --path 'images\[1\]'/);
         });
 
+        it("suggests an image or key only when it is close, and never sets an image nobody asked for", () => {
+            const [typo] = problemsOf({ ...local, "streamspace-images:images": '["chrome-selkeis"]' });
+            assert.match(typo.message, /^unknown image 'chrome-selkeis' \(did you mean 'chrome-selkies'\?\)/);
+            assert.equal(typo.fix, "pulumi config set --path 'images[0]' chrome-selkies --stack dev  (or remove it from the list)");
+            const [far] = problemsOf({ ...local, "streamspace-images:images": '["photoshop"]' });
+            assert.doesNotMatch(far.message, /did you mean/);
+            assert.equal(far.fix, "pulumi config set --path 'images[0]' '<an image of the catalog>' --stack dev  (or remove it from the list)");
+            const [key] = problemsOf({ ...local, "streamspace-images:tag": "v1" });
+            assert.doesNotMatch(key.message, /did you mean/, "a three-letter key is close to nothing");
+            assert.equal(key.fix, "pulumi config rm tag --stack dev");
+        });
+
         it("a tag a registry refuses", () => {
             const [p] = problemsOf({ ...local, "streamspace-images:imageTag": "Release 1!" });
             assert.equal(p.key, "imageTag");
