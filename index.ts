@@ -64,7 +64,7 @@ const sessionTest = config.sessionTest.enabled
               config: config.sessionTest,
               session: { name: sessionTestImage, repoDigest: images.get(sessionTestImage)!.repoDigest, ports: catalog.get(sessionTestImage).ports },
               probeImage: images.get(PROBE_IMAGE)!.repoDigest,
-              turnImage: usesTurn(config.sessionTest) ? images.get(TURN_IMAGE)!.repoDigest : undefined,
+              turn: usesTurn(config.sessionTest) ? { image: images.get(TURN_IMAGE)!.repoDigest, ports: catalog.get(TURN_IMAGE).ports } : undefined,
               scheduling: gpu.scheduling,
               stack: config.stack,
               kubeContext: config.kubernetes.context,

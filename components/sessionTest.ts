@@ -7,7 +7,7 @@ import { SessionTestConfig, usesTurn } from "../config/sessionTest";
 import { restrictedNamespaceLabels } from "./podSecurity";
 import { sessionNetworkPolicies } from "./sessionNetwork";
 import { probeEnv, sessionEnv, sessionPodTemplate, sessionPorts, streamProbePodTemplate } from "./sessionTestManifests";
-import { TURN_PORT, TurnServer } from "./turnServer";
+import { TurnServer, turnPort } from "./turnServer";
 import { WorkloadScheduling } from "./workloadScheduling";
 
 /** Retries of the probe: a pod evicted or a first keyframe lost should not fail a release. */
@@ -28,8 +28,8 @@ export interface SessionTestArgs {
     session: { name: string; repoDigest: pulumi.Input<string>; ports: ImagePort[] };
     /** The stream-probe image by digest. */
     probeImage: pulumi.Input<string>;
-    /** The coturn image by digest; required when the config turns TURN on. */
-    turnImage?: pulumi.Input<string>;
+    /** The coturn image by digest and its ports (from its metadata); required when the config turns TURN on. */
+    turn?: { image: pulumi.Input<string>; ports: ImagePort[] };
     /** Where GPU workloads go, from the GPU pool (NO_GPU for the `none` provider). */
     scheduling: WorkloadScheduling;
     /** The stack, for the commands in the outputs. */
@@ -95,8 +95,8 @@ export class SessionTest extends pulumi.ComponentResource {
     constructor(name: string, args: SessionTestArgs, opts?: pulumi.ComponentResourceOptions) {
         super("streamspace:sessionTest:SessionTest", name, {}, opts);
         const { config } = args;
-        if (usesTurn(config) && args.turnImage === undefined) {
-            throw new Error("SessionTest: a WebRTC test session streams through TURN, so args.turnImage (the coturn digest) is required");
+        if (usesTurn(config) && args.turn === undefined) {
+            throw new Error("SessionTest: a WebRTC test session streams through TURN, so args.turn (the coturn digest and ports) is required");
         }
         const labels = sessionTestLabels(args.session.name);
 
@@ -137,7 +137,7 @@ export class SessionTest extends pulumi.ComponentResource {
         if (usesTurn(config)) {
             this.turn = new TurnServer(
                 `${name}-turn`,
-                { namespace: this.namespace, image: args.turnImage!, labels: labels.common, sessionLabels: labels.session },
+                { namespace: this.namespace, image: args.turn!.image, port: turnPort(args.turn!.ports), labels: labels.common, sessionLabels: labels.session },
                 { parent: this },
             );
         }
@@ -158,7 +158,7 @@ export class SessionTest extends pulumi.ComponentResource {
             .all([kubectl, this.service.metadata.name, this.turn ? this.turn.serviceName : pulumi.output(undefined)])
             .apply(([k, service, turn]) => [
                 `${k} port-forward service/${service} ${webPort}:${webPort}`,
-                ...(turn ? [`${k} port-forward service/${turn} ${TURN_PORT}:${TURN_PORT}`] : []),
+                ...(turn ? [`${k} port-forward service/${turn} ${this.turn!.port}:${this.turn!.port}`] : []),
             ]);
         this.passwordCommand = `pulumi stack output sessionPassword --show-secrets --stack ${args.stack}`;
 
@@ -180,7 +180,7 @@ export class SessionTest extends pulumi.ComponentResource {
             labels,
             image: args.session.repoDigest,
             ports,
-            env: sessionEnv({ config, scheduling, credentialsSecret, turnSecret: this.turn?.secretName, turnPort: TURN_PORT }),
+            env: sessionEnv({ config, scheduling, credentialsSecret, turnSecret: this.turn?.secretName, turnPort: this.turn?.port }),
             sidecars: this.turn ? { containers: [this.turn.container], volumes: [this.turn.volume] } : undefined,
         });
         // Waiting for Available includes a GPU node scaling up from zero (up to ~15 minutes) and

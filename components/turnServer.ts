@@ -1,20 +1,37 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type { ImagePort } from "../catalog";
 import * as random from "@pulumi/random";
 import { restrictedContainerSecurity } from "./podSecurity";
 
-/** The TURN port, TCP and UDP (coturn's default, and what the watch instructions forward). */
-export const TURN_PORT = 3478;
 /** User name of the relay's single long-term credential. */
 export const TURN_USERNAME = "streamspace";
 /** Relay ports coturn allocates for peers: a small range is plenty for one test session. */
 export const TURN_RELAY_PORTS = { min: 49160, max: 49200 };
+
+/**
+ * The relay's listening port, from the coturn image's metadata (images/coturn/image.yaml): coturn
+ * listens on one port for TCP (what a port-forward carries) and UDP, so the metadata must name
+ * both, with the same number.
+ */
+export function turnPort(ports: readonly ImagePort[]): number {
+    const tcp = ports.find((p) => p.protocol === "TCP");
+    const udp = ports.find((p) => p.protocol === "UDP");
+    if (!tcp || !udp || tcp.port !== udp.port) {
+        throw new Error(
+            `the coturn image's metadata must name one port for TCP and UDP alike (coturn listens on both), got: ${ports.map((p) => `${p.port}/${p.protocol}`).join(", ") || "none"}`,
+        );
+    }
+    return tcp.port;
+}
 
 export interface TurnServerArgs {
     /** Namespace the relay runs in. */
     namespace: pulumi.Input<string>;
     /** The coturn image, by digest. */
     image: pulumi.Input<string>;
+    /** Its listening port, TCP and UDP (turnPort of its metadata). */
+    port: number;
     /** Labels shared by every resource of the owner (the relay adds its own component label). */
     labels: Record<string, string>;
     /** Labels of the session pod the relay's container is added to (its Service selects them). */
@@ -31,7 +48,7 @@ const TURN_TMP_VOLUME = "turn-tmp";
  * and a relay that reached further would open the cluster network (and the metadata endpoints) to
  * all of them.
  */
-export function turnContainer(image: pulumi.Input<string>, secretName: pulumi.Input<string>): k8s.types.input.core.v1.Container {
+export function turnContainer(image: pulumi.Input<string>, secretName: pulumi.Input<string>, port: number): k8s.types.input.core.v1.Container {
     const fromSecret = (key: string): k8s.types.input.core.v1.EnvVarSource => ({ secretKeyRef: { name: secretName, key } });
     const podIps: k8s.types.input.core.v1.EnvVarSource = { fieldRef: { fieldPath: "status.podIPs" } };
     return {
@@ -42,7 +59,7 @@ export function turnContainer(image: pulumi.Input<string>, secretName: pulumi.In
             { name: "TURN_USERNAME", valueFrom: fromSecret("username") },
             { name: "TURN_PASSWORD", valueFrom: fromSecret("password") },
             { name: "TURN_REALM", value: "streamspace" },
-            { name: "TURN_PORT", value: String(TURN_PORT) },
+            { name: "TURN_PORT", value: String(port) },
             { name: "TURN_MIN_PORT", value: String(TURN_RELAY_PORTS.min) },
             { name: "TURN_MAX_PORT", value: String(TURN_RELAY_PORTS.max) },
             // Relay on the pod's addresses (IPv4 and IPv6 on a dual-stack cluster), and to them only.
@@ -50,11 +67,11 @@ export function turnContainer(image: pulumi.Input<string>, secretName: pulumi.In
             { name: "TURN_ALLOWED_PEER_IPS", valueFrom: podIps },
         ],
         ports: [
-            { name: "turn-tcp", containerPort: TURN_PORT, protocol: "TCP" },
-            { name: "turn-udp", containerPort: TURN_PORT, protocol: "UDP" },
+            { name: "turn-tcp", containerPort: port, protocol: "TCP" },
+            { name: "turn-udp", containerPort: port, protocol: "UDP" },
         ],
-        readinessProbe: { tcpSocket: { port: TURN_PORT }, periodSeconds: 5, failureThreshold: 3 },
-        livenessProbe: { tcpSocket: { port: TURN_PORT }, periodSeconds: 20, failureThreshold: 3 },
+        readinessProbe: { tcpSocket: { port }, periodSeconds: 5, failureThreshold: 3 },
+        livenessProbe: { tcpSocket: { port }, periodSeconds: 20, failureThreshold: 3 },
         resources: {
             requests: { cpu: "50m", memory: "64Mi" },
             limits: { cpu: "1", memory: "256Mi" },
@@ -78,7 +95,7 @@ export class TurnServer extends pulumi.ComponentResource {
     public readonly serviceName: pulumi.Output<string>;
     /** Secret holding `username` and `password` of the relay. */
     public readonly secretName: pulumi.Output<string>;
-    public readonly port = TURN_PORT;
+    public readonly port: number;
     /** The relay's container and its scratch volume, for the session pod. */
     public readonly container: k8s.types.input.core.v1.Container;
     public readonly volume: k8s.types.input.core.v1.Volume = { name: TURN_TMP_VOLUME, emptyDir: { sizeLimit: "64Mi" } };
@@ -100,7 +117,8 @@ export class TurnServer extends pulumi.ComponentResource {
             { parent: this },
         );
         this.secretName = secret.metadata.name;
-        this.container = turnContainer(args.image, this.secretName);
+        this.port = args.port;
+        this.container = turnContainer(args.image, this.secretName, args.port);
 
         this.service = new k8s.core.v1.Service(
             name,
@@ -110,8 +128,8 @@ export class TurnServer extends pulumi.ComponentResource {
                     type: "ClusterIP",
                     selector: args.sessionLabels,
                     ports: [
-                        { name: "turn-tcp", port: TURN_PORT, targetPort: "turn-tcp", protocol: "TCP" },
-                        { name: "turn-udp", port: TURN_PORT, targetPort: "turn-udp", protocol: "UDP" },
+                        { name: "turn-tcp", port: args.port, targetPort: "turn-tcp", protocol: "TCP" },
+                        { name: "turn-udp", port: args.port, targetPort: "turn-udp", protocol: "UDP" },
                     ],
                 },
             },

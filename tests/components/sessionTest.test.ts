@@ -7,11 +7,18 @@ import { parseStackConfig } from "../../config";
 import { SessionTestConfig } from "../../config/sessionTest";
 import { PROBE_BACKOFF_LIMIT, SessionTest, SessionTestArgs, probeTiming } from "../../components/sessionTest";
 import { NO_GPU, WorkloadScheduling } from "../../components/workloadScheduling";
+import { turnPort } from "../../components/turnServer";
+import { loadCatalog } from "../../catalog";
 import { PROJECT, ProgramRun, RegisteredResource, byType, one, runProgram, unwrapSecrets, valueOf } from "../harness";
 
 const SESSION_DIGEST = "ghcr.io/acme/chrome-selkies@sha256:" + "a".repeat(64);
 const PROBE_DIGEST = "ghcr.io/acme/stream-probe@sha256:" + "b".repeat(64);
 const TURN_DIGEST = "ghcr.io/acme/coturn@sha256:" + "c".repeat(64);
+/** The relay's ports as images/coturn/image.yaml names them. */
+const TURN_PORTS = [
+    { name: "turn-tcp", port: 3478, protocol: "TCP" as const },
+    { name: "turn-udp", port: 3478, protocol: "UDP" as const },
+];
 const CHROME_PORTS = [
     { name: "selkies", port: 8080, protocol: "TCP" as const },
     { name: "vnc", port: 5900, protocol: "TCP" as const },
@@ -69,7 +76,7 @@ async function build(args: Partial<SessionTestArgs> & { config?: SessionTestConf
         config: args.config ?? sessionConfig(),
         session: args.session ?? { name: "chrome-selkies", repoDigest: SESSION_DIGEST, ports: CHROME_PORTS },
         probeImage: args.probeImage ?? PROBE_DIGEST,
-        turnImage: "turnImage" in args ? args.turnImage : TURN_DIGEST,
+        turn: "turn" in args ? args.turn : { image: TURN_DIGEST, ports: TURN_PORTS },
         scheduling: args.scheduling ?? NO_GPU,
         stack: args.stack ?? "dev",
         kubeContext: args.kubeContext,
@@ -305,7 +312,7 @@ describe("SessionTest", () => {
         });
 
         it("WebSockets (the default): no relay, no TURN settings, and only the web client to forward", async () => {
-            const b = await build({ config: sessionConfig(), turnImage: undefined });
+            const b = await build({ config: sessionConfig(), turn: undefined });
             assert.equal(b.all("streamspace:sessionTest:TurnServer").length, 0);
             assert.equal(b.all(DEPLOYMENT).length, 1);
             assert.deepEqual(b.get(DEPLOYMENT, "session-test-session").inputs.spec.template.spec.containers.map((c: any) => c.name), ["session"]);
@@ -317,8 +324,21 @@ describe("SessionTest", () => {
             ]);
         });
 
+        it("takes the relay's port from the coturn image's metadata, everywhere it is used", async () => {
+            const ports = TURN_PORTS.map((p) => ({ ...p, port: 3479 }));
+            const b = await build({ config: sessionConfig({ sessionTestTransport: "webrtc" }), turn: { image: TURN_DIGEST, ports } });
+            const pod = b.get(DEPLOYMENT, "session-test-session").inputs.spec.template.spec;
+            assert.equal(envOf(pod.containers[1]).TURN_PORT, "3479");
+            assert.deepEqual(pod.containers[1].ports.map((p: any) => p.containerPort), [3479, 3479]);
+            assert.equal(envOf(pod.containers[0]).SELKIES_TURN_PORT, "3479");
+            assert.deepEqual(b.get(SERVICE, "session-test-turn").inputs.spec.ports.map((p: any) => p.port), [3479, 3479]);
+            assert.match((await valueOf(b.component.watchCommands))[1], /port-forward service\/turn 3479:3479$/);
+            assert.throws(() => turnPort([TURN_PORTS[0]]), /must name one port for TCP and UDP alike \(coturn listens on both\), got: 3478\/TCP/);
+            assert.equal(turnPort(loadCatalog().get("coturn").ports), 3478, "images/coturn/image.yaml");
+        });
+
         it("WebRTC without a coturn image is a programming error, said plainly", async () => {
-            await assert.rejects(build({ config: sessionConfig({ sessionTestTransport: "webrtc" }), turnImage: undefined }), /args\.turnImage/);
+            await assert.rejects(build({ config: sessionConfig({ sessionTestTransport: "webrtc" }), turn: undefined }), /args\.turn \(the coturn digest and ports\)/);
         });
     });
 
