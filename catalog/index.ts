@@ -39,6 +39,8 @@ export interface CatalogImage {
     platformBuildArgs: ImageMetadata["platformBuildArgs"];
     /** Names of the variants of this image (on app images only). */
     variants: string[];
+    /** A variant's position in its image's `variants` list (variants only). */
+    variantIndex?: number;
 }
 
 export interface Catalog {
@@ -60,7 +62,13 @@ export class CatalogError extends pulumi.RunError {
     }
 }
 
-function readMetadata(root: string, folder: string, problems: string[]): ImageMetadata | undefined {
+/** The line of a field of a metadata file, by its path (`["ports", 1]`); undefined where the file lacks it. */
+type LineOf = (path: (string | number)[]) => number | undefined;
+
+/** Where a checked image's field is written: `<file>:<line>`, or the file where the field is inherited or absent. */
+type Locate = (image: CatalogImage, path: (string | number)[]) => string;
+
+function readMetadata(root: string, folder: string, problems: string[]): { meta: ImageMetadata; lineOf: LineOf } | undefined {
     const rel = path.join("images", folder, METADATA_FILE);
     const file = path.join(root, rel);
     if (!fs.existsSync(file)) {
@@ -94,18 +102,23 @@ function readMetadata(root: string, folder: string, problems: string[]): ImageMe
         }
         return undefined;
     }
-    return result.data;
+    const lineOf: LineOf = (fieldPath) => {
+        const range = (doc.getIn(fieldPath, true) as { range?: [number, number, number] } | undefined)?.range;
+        return range ? lineCounter.linePos(range[0]).line : undefined;
+    };
+    return { meta: result.data, lineOf };
 }
 
-function portClashes(image: CatalogImage, problems: string[]): void {
+function portClashes(image: CatalogImage, problems: string[], locate: Locate): void {
     const byNumber = new Map<string, string>();
     const names = new Set<string>();
-    for (const p of image.ports) {
+    for (const [i, p] of image.ports.entries()) {
         const key = `${p.port}/${p.protocol}`;
+        const where = locate(image, ["ports", i]);
         if (byNumber.has(key)) {
-            problems.push(`${image.metadataFile}: image '${image.name}': port ${key} is declared twice ('${byNumber.get(key)}' and '${p.name}')`);
+            problems.push(`${where}: image '${image.name}': port ${key} is declared twice ('${byNumber.get(key)}' and '${p.name}')`);
         }
-        if (names.has(p.name)) problems.push(`${image.metadataFile}: image '${image.name}': port name '${p.name}' is used twice`);
+        if (names.has(p.name)) problems.push(`${where}: image '${image.name}': port name '${p.name}' is used twice`);
         byNumber.set(key, p.name);
         names.add(p.name);
     }
@@ -119,18 +132,26 @@ export function loadCatalog(root: string = REPO_ROOT): Catalog {
         .filter((d) => d.isDirectory())
         .map((d) => d.name)
         .sort();
-    const images = folders.flatMap((folder) => imagesOfFolder(root, folder, problems));
+    const lines = new Map<CatalogImage, LineOf>();
+    const images = folders.flatMap((folder) => imagesOfFolder(root, folder, problems, lines));
+    // A variant's field is under variants[i] where the variant sets it, else inherited from the top.
+    const locate: Locate = (image, fieldPath) => {
+        const lineOf = lines.get(image);
+        const variant = image.variantOf ? image.variantIndex : undefined;
+        const line = (variant !== undefined ? lineOf?.(["variants", variant, ...fieldPath]) : undefined) ?? lineOf?.(fieldPath);
+        return line ? `${image.metadataFile}:${line}` : image.metadataFile;
+    };
     const byName = new Map<string, CatalogImage>();
     for (const image of images) {
         const other = byName.get(image.name);
         if (other) {
-            problems.push(`${image.metadataFile}: image name '${image.name}' is also used by ${other.metadataFile}; names must be unique`);
+            problems.push(`${locate(image, ["name"])}: image name '${image.name}' is also used by ${other.metadataFile}; names must be unique`);
         }
         byName.set(image.name, image);
-        portClashes(image, problems);
+        portClashes(image, problems, locate);
     }
-    for (const image of images) checkBase(image, byName, problems);
-    const ordered = basesFirst(images, byName, problems);
+    for (const image of images) checkBase(image, byName, problems, locate);
+    const ordered = basesFirst(images, byName, problems, locate);
 
     if (problems.length > 0) throw new CatalogError(problems);
     return {
@@ -152,11 +173,16 @@ export function loadCatalog(root: string = REPO_ROOT): Catalog {
 }
 
 /** The image of one folder and the variants its metadata names, checked as they are read. */
-function imagesOfFolder(root: string, folder: string, problems: string[]): CatalogImage[] {
+function imagesOfFolder(root: string, folder: string, problems: string[], lines: Map<CatalogImage, LineOf>): CatalogImage[] {
     const images: CatalogImage[] = [];
-    const meta = readMetadata(root, folder, problems);
-    if (!meta) return [];
+    const read = readMetadata(root, folder, problems);
+    if (!read) return [];
+    const { meta, lineOf } = read;
     const metadataFile = path.join("images", folder, METADATA_FILE);
+    const at = (fieldPath: (string | number)[]) => {
+        const line = lineOf(fieldPath);
+        return line ? `${metadataFile}:${line}` : metadataFile;
+    };
     if (!/^[a-z0-9]+(?:-[a-z0-9]+)*$/.test(folder)) {
         problems.push(`images/${folder}: folder names are image names: lowercase letters, digits and single hyphens`);
     }
@@ -186,15 +212,16 @@ function imagesOfFolder(root: string, folder: string, problems: string[]): Catal
         variants: meta.variants.map((v) => `${folder}-${v.name}`),
     };
     images.push(image);
-    for (const v of meta.variants) {
+    for (const [i, v] of meta.variants.entries()) {
         if (!fs.existsSync(path.join(root, "images", folder, v.dockerfile))) {
-            problems.push(`${metadataFile}: variant '${v.name}': ${path.join("images", folder, v.dockerfile)} is missing`);
+            problems.push(`${at(["variants", i, "dockerfile"])}: variant '${v.name}': ${path.join("images", folder, v.dockerfile)} is missing`);
         }
         images.push({
             ...image,
             name: `${folder}-${v.name}`,
             dockerfile: v.dockerfile,
             variantOf: folder,
+            variantIndex: i,
             title: v.title ?? `${meta.title} (${v.name})`,
             description: v.description ?? meta.description,
             base: v.base,
@@ -205,36 +232,37 @@ function imagesOfFolder(root: string, folder: string, problems: string[]): Catal
             variants: [],
         });
     }
+    for (const each of images) lines.set(each, lineOf);
     return images;
 }
 
 /** An image built on a catalog base names a base image that exists and builds its platforms. */
-function checkBase(image: CatalogImage, byName: Map<string, CatalogImage>, problems: string[]): void {
+function checkBase(image: CatalogImage, byName: Map<string, CatalogImage>, problems: string[], locate: Locate): void {
     if (!("image" in image.base)) return;
     const base = byName.get(image.base.image);
     if (!base) {
         problems.push(
-            `${image.metadataFile}: field 'base.image': unknown catalog image '${image.base.image}'${image.variantOf ? ` (variant '${image.name}')` : ""}; the catalog has: ${[...byName.keys()].join(", ")}`,
+            `${locate(image, ["base", "image"])}: field 'base.image': unknown catalog image '${image.base.image}'${image.variantOf ? ` (variant '${image.name}')` : ""}; the catalog has: ${[...byName.keys()].join(", ")}`,
         );
     } else if (base.kind !== "base") {
-        problems.push(`${image.metadataFile}: field 'base.image': '${base.name}' is not a base image (its kind is '${base.kind}')`);
+        problems.push(`${locate(image, ["base", "image"])}: field 'base.image': '${base.name}' is not a base image (its kind is '${base.kind}')`);
     } else {
-        for (const p of image.platforms) {
+        for (const [i, p] of image.platforms.entries()) {
             if (!base.platforms.includes(p)) {
-                problems.push(`${image.metadataFile}: platform ${p} is not built for its base '${base.name}' (${base.metadataFile})`);
+                problems.push(`${locate(image, ["platforms", i])}: platform ${p} is not built for its base '${base.name}' (${base.metadataFile})`);
             }
         }
     }
 }
 
 /** The images with every base before the images built on it; a cycle is a problem. */
-function basesFirst(images: CatalogImage[], byName: Map<string, CatalogImage>, problems: string[]): CatalogImage[] {
+function basesFirst(images: CatalogImage[], byName: Map<string, CatalogImage>, problems: string[], locate: Locate): CatalogImage[] {
     const ordered: CatalogImage[] = [];
     const state = new Map<string, "visiting" | "done">();
     const visit = (image: CatalogImage, trail: string[]): void => {
         if (state.get(image.name) === "done") return;
         if (state.get(image.name) === "visiting") {
-            problems.push(`${image.metadataFile}: base images form a cycle: ${[...trail, image.name].join(" -> ")}`);
+            problems.push(`${locate(image, ["base", "image"])}: base images form a cycle: ${[...trail, image.name].join(" -> ")}`);
             return;
         }
         state.set(image.name, "visiting");

@@ -42,13 +42,15 @@ describe("catalog metadata", () => {
     it("unknown base: names the file, the field and the images there are", () => {
         const problems = problemsOf(withApp(appYaml().replace("base: { image: base }", "base: { image: selkies-bsae }")));
         assert.equal(problems.length, 1, problems.join("\n"));
-        assert.match(problems[0], /^images\/app\/image\.yaml: field 'base\.image': unknown catalog image 'selkies-bsae'; the catalog has: app, base$/);
+        assert.match(problems[0], /^images\/app\/image\.yaml:5: field 'base\.image': unknown catalog image 'selkies-bsae'; the catalog has: app, base$/);
     });
 
     it("unknown base of a variant says which variant", () => {
         const yaml = appYaml(KASMVNC_VARIANT.replace(/base: \{ external: [^}]+\}/, "base: { image: nothing }"));
         const problems = problemsOf(withApp(yaml));
-        assert.match(problems.join("\n"), /images\/app\/image\.yaml: field 'base\.image': unknown catalog image 'nothing' \(variant 'app-kasmvnc'\)/);
+        // The line of the variant's own base, not the image's.
+        const line = yaml.split("\n").findIndex((l) => l.includes("base: { image: nothing }")) + 1;
+        assert.match(problems.join("\n"), new RegExp(`images/app/image\\.yaml:${line}: field 'base\\.image': unknown catalog image 'nothing' \\(variant 'app-kasmvnc'\\)`));
     });
 
     it("duplicate name: a variant colliding with another folder", () => {
@@ -62,7 +64,7 @@ describe("catalog metadata", () => {
 
     it("port clash: the same port twice in an image, or in a variant", () => {
         const twice = appYaml().replace("{ name: vnc, port: 5900 }", "{ name: vnc, port: 8080 }");
-        assert.match(problemsOf(withApp(twice)).join("\n"), /images\/app\/image\.yaml: image 'app': port 8080\/TCP is declared twice \('selkies' and 'vnc'\)/);
+        assert.match(problemsOf(withApp(twice)).join("\n"), /images\/app\/image\.yaml:9: image 'app': port 8080\/TCP is declared twice \('selkies' and 'vnc'\)/);
 
         const variant = appYaml(KASMVNC_VARIANT.replace("      - { name: kasmvnc, port: 3000 }", "      - { name: kasmvnc, port: 3000 }\n      - { name: https, port: 3000 }"));
         assert.match(problemsOf(withApp(variant)).join("\n"), /image 'app-kasmvnc': port 3000\/TCP is declared twice \('kasmvnc' and 'https'\)/);
@@ -91,7 +93,7 @@ describe("catalog metadata", () => {
     it("a variant whose Dockerfile is missing names the file", () => {
         const root = validCatalog();
         fs.rmSync(path.join(root, "images", "app", "Dockerfile.kasmvnc"));
-        assert.match(problemsOf(root).join("\n"), /images\/app\/image\.yaml: variant 'kasmvnc': images\/app\/Dockerfile\.kasmvnc is missing/);
+        assert.match(problemsOf(root).join("\n"), /images\/app\/image\.yaml:15: variant 'kasmvnc': images\/app\/Dockerfile\.kasmvnc is missing/);
     });
 
     it("bad YAML: file, line and column", () => {
