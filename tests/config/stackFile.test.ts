@@ -67,6 +67,36 @@ describe("stack files", () => {
         });
     });
 
+    describe("through scripts/policy-config.ts, the other classes", () => {
+        const messageOf = (yaml: string) => {
+            const root = scratchRoot({ "Pulumi.qa.yaml": yaml });
+            try {
+                policyConfigForStack("qa", root);
+            } catch (e) {
+                return (e as Error).message;
+            }
+            return assert.fail("the stack file was accepted");
+        };
+
+        it("a token under a misspelt key: its value hidden, the move done by the shell", () => {
+            const message = messageOf("config:\n  streamspace-images:registryServer: localhost:5001\n  streamspace-images:registryTokn: ghp_wrongplacevalue\n");
+            assert.match(message, /streamspace-images:registryTokn = "\(hidden: 19 characters\)": unknown key; did you mean 'registryToken'\?/);
+            assert.match(message, /pulumi config set registryToken "\$\(pulumi config get registryTokn --stack qa\)" --secret --stack qa/);
+            assert.ok(!message.includes("ghp_wrongplacevalue"), message);
+        });
+
+        it("every problem in one round: a wrong type, a bad value beside it, and an unknown image, with quoted placeholders", () => {
+            const message = messageOf(
+                "config:\n  streamspace-images:registryServer: localhost:5001\n  streamspace-images:sessionTestDisplayWidth: wide\n  streamspace-images:sessionTestDisplayHeight: 1081\n  streamspace-images:images: [photoshop]\n",
+            );
+            assert.match(message, /has 3 problems/);
+            assert.match(message, /sessionTestDisplayWidth = "wide": expected a whole number/);
+            assert.match(message, /sessionTestDisplayHeight = "1081": the video encoders need an even number of pixels/);
+            assert.match(message, /unknown image 'photoshop'; the catalog has/);
+            assert.match(message, /pulumi config set --path 'images\[0\]' '<an image of the catalog>' --stack qa/);
+        });
+    });
+
     describe("through the program", () => {
         it("a secret set without --secret stops the update before any resource", async () => {
             const run = await runProgram({ stack: "staging", config: { registryToken: "ghp_notencrypted" }, plaintext: ["registryToken"] });
