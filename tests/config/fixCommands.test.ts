@@ -51,4 +51,28 @@ describe("fix commands", () => {
         const bare = [...new Set(fixes.filter((f) => /[<>]/.test(unquoted(f.slice(f.indexOf(": ") + 2)))))];
         assert.deepEqual(bare, [], "fix commands with a placeholder the shell would read as a redirection");
     });
+
+    it("a fix that sets a value resolves the problem it was offered for, and adds none of its own", () => {
+        const base = { githubEnabled: "true", gpuProvider: "eks", sessionTestTransport: "webrtc" };
+        const bad = ["not a valid value", "-1", "[", "0", "99999"];
+        const checked: string[] = [];
+        const invalid: string[] = [];
+        for (const { key, secret } of declaredKeys()) {
+            if (secret) continue;
+            for (const value of bad) {
+                const raw = { ...base, [key]: value };
+                const before = problemsOf(raw);
+                for (const p of before.filter((q) => q.key === key)) {
+                    // Only fixes that are one plain `pulumi config set KEY VALUE`: no placeholder, no path.
+                    const m = /^pulumi config set (\w+) ([^\s'"<>$]+) --stack bootstrap$/.exec(p.fix);
+                    if (!m || m[1] !== key) continue;
+                    const after = problemsOf({ ...raw, [key]: m[2] }).filter((q) => q.key === key);
+                    checked.push(`${key}=${value} -> ${m[2]}`);
+                    if (after.length > 0) invalid.push(`${key}=${value}: the fix sets ${m[2]}, which is refused too: ${after[0].message}`);
+                }
+            }
+        }
+        assert.ok(checked.length > 20, `only ${checked.length} fixes applied`);
+        assert.deepEqual(invalid, []);
+    });
 });
