@@ -28,6 +28,9 @@
 # stdout. Exit status 1 when any requested piece cannot be had.
 set -euo pipefail
 
+# shellcheck source=scripts/lib/go-modules.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/go-modules.sh"
+
 die() { printf 'engine.sh: %s\n' "$*" >&2; exit 1; }
 say() { printf '%s\n' "$*" >&2; }
 
@@ -132,16 +135,7 @@ piece_random() {
   P_NOTE=
 }
 
-# go mod download -json prints one object; print its field $2 (empty if none).
-json_field() { node -e 'const j = JSON.parse(require("fs").readFileSync(0, "utf8")); process.stdout.write(String(j[process.argv[1]] ?? ""))' "$1"; }
 
-# Print the go.mod replace lines of file $1 as "OLD[@V]\tNEW[@V]" lines.
-go_mod_replaces() {
-  go mod edit -json "$1" | node -e '
-    const j = JSON.parse(require("fs").readFileSync(0, "utf8"));
-    const at = (m) => m.Path + (m.Version ? "@" + m.Version : "");
-    for (const r of j.Replace ?? []) console.log(at(r.Old) + "\t" + at(r.New));'
-}
 
 fail_piece() {
   say "FAILED $P_BIN $P_VERSION ($P_MODULE@${P_MODVER:-?}): $*${P_NOTE:+ ($P_NOTE)}"
@@ -160,34 +154,23 @@ build_piece() {
   fi
   [[ -n $P_MODVER ]] || { fail_piece "no module version"; return 1; }
 
-  local start=$SECONDS work log info gomod goline old new mapped entry
+  local start=$SECONDS work log info gomod old new mapped entry out
   mkdir -p "$dir"
   work=$(mktemp -d "$dir/.build.XXXXXX")
   log=$dir/build.log
   : >"$log"
 
   # 1. The module itself, from the proxy.
-  info=$(cd "$work" && go mod download -json "$P_MODULE@$P_MODVER" 2>>"$log") || true
-  local err=
-  if [[ -z $info ]]; then
-    err=$(tail -n 1 "$log")
-  else
-    err=$(json_field Error <<<"$info")
-  fi
-  if [[ -n $err ]]; then
+  if ! info=$(go_module_download "$P_MODULE@$P_MODVER" "$work" "$log"); then
     rm -rf "$work"
-    fail_piece "the Go module proxy (GOPROXY=$(go env GOPROXY)) does not serve it: $err"
+    fail_piece "the Go module proxy (GOPROXY=$(go env GOPROXY)) does not serve it: $info"
     return 1
   fi
   gomod=$(json_field GoMod <<<"$info")
 
   # 2. A wrapper module: go install ignores a module with replace directives,
   #    so repeat its non-local replaces and map its local ones.
-  # The tool directive needs go >= 1.24 in the wrapper.
-  goline=$(go mod edit -json "$gomod" | json_field Go)
-  goline=$(printf '%s\n' 1.24 "$goline" | sort -V | tail -n 1)
-  mkdir -p "$work/src"
-  printf 'module streamspace.local/engine/%s\n\ngo %s\n' "$P_BIN" "$goline" >"$work/src/go.mod"
+  go_wrapper_module "$work/src" "streamspace.local/engine/$P_BIN" "$gomod"
   local -a edits=("-require=$P_MODULE@$P_MODVER" "-tool=$P_MAIN")
   while IFS=$'\t' read -r old new; do
     [[ -n $old ]] || continue
@@ -213,15 +196,9 @@ build_piece() {
   done < <(go_mod_replaces "$gomod")
 
   # 3. Resolve and build.
-  if ! (cd "$work/src" && go mod edit "${edits[@]}" && go mod tidy) >>"$log" 2>&1; then
+  if ! out=$(go_wrapper_build "$work/src" "$work/bin/$P_BIN" "$log" "$P_MAIN" "$P_TAGS" "$ldflags" "${edits[@]}"); then
     rm -rf "$work"
-    fail_piece "go mod tidy failed; last lines of $log:"$'\n'"$(tail -n 20 "$log")"
-    return 1
-  fi
-  if ! (cd "$work/src" && go build -trimpath ${P_TAGS:+-tags "$P_TAGS"} -ldflags "$ldflags" \
-    -o "$work/bin/$P_BIN" "$P_MAIN") >>"$log" 2>&1; then
-    rm -rf "$work"
-    fail_piece "go build failed; last lines of $log:"$'\n'"$(tail -n 30 "$log")"
+    fail_piece "$out"
     return 1
   fi
 

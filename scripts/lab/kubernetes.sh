@@ -29,6 +29,9 @@
 # stdout. Exit status 1 when any requested piece cannot be had.
 set -euo pipefail
 
+# shellcheck source=scripts/lib/go-modules.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/go-modules.sh"
+
 # k8s.io/kubernetes 1.36 needs go >= 1.26.0: the Go on the machines this runs on.
 KUBERNETES_VERSION=1.36.3
 # kubeadm 1.36.3 installs etcd 3.6.8 (cmd/kubeadm/app/constants: DefaultEtcdVersion);
@@ -131,23 +134,8 @@ ldflags_etcd() {
   P_LDFLAGS="-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=v$ETCD_VERSION"
 }
 
-# Read JSON on stdin and print its field $1 (empty if none).
-json_field() { node -e 'const j = JSON.parse(require("fs").readFileSync(0, "utf8")); process.stdout.write(String(j[process.argv[1]] ?? ""))' "$1"; }
 
-# Print the go.mod replace lines of file $1 as "OLD[@V]\tNEW[@V]" lines.
-go_mod_replaces() {
-  go mod edit -json "$1" | node -e '
-    const j = JSON.parse(require("fs").readFileSync(0, "utf8"));
-    const at = (m) => m.Path + (m.Version ? "@" + m.Version : "");
-    for (const r of j.Replace ?? []) console.log(at(r.Old) + "\t" + at(r.New));'
-}
 
-# Print the module paths the go.mod file $1 requires, one a line.
-go_mod_requires() {
-  go mod edit -json "$1" | node -e '
-    const j = JSON.parse(require("fs").readFileSync(0, "utf8"));
-    for (const r of j.Require ?? []) console.log(r.Path);'
-}
 
 fail_piece() {
   say "FAILED $P_BIN $P_VERSION ($P_MODULE@$P_MODVER): $*"
@@ -170,7 +158,7 @@ cached() {
 # build_piece: build the piece described by P_* into $cache_root/$P_BIN-$P_VERSION.
 build_piece() {
   local dir=$cache_root/$P_BIN-$P_VERSION
-  local start=$SECONDS work log info gomod goline old new mapped time
+  local start=$SECONDS work log info gomod old new mapped time out
   mkdir -p "$dir"
   work=$(mktemp -d "$dir/.build.XXXXXX")
   building=$work
@@ -178,14 +166,8 @@ build_piece() {
   : >"$log"
 
   # 1. The module itself, from the proxy.
-  info=$(cd "$work" && go mod download -json "$P_MODULE@$P_MODVER" 2>>"$log") || true
-  local err=
-  if [[ -z $info ]]; then
-    err=$(tail -n 1 "$log")
-  else
-    err=$(json_field Error <<<"$info")
-  fi
-  [[ -z $err ]] || { fail_piece "the Go module proxy (GOPROXY=$(go env GOPROXY)) does not serve it: $err"; return 1; }
+  info=$(go_module_download "$P_MODULE@$P_MODVER" "$work" "$log") \
+    || { fail_piece "the Go module proxy (GOPROXY=$(go env GOPROXY)) does not serve it: $info"; return 1; }
   gomod=$(json_field GoMod <<<"$info")
   # The publication time stands in for a build date: the same inputs give the same binary.
   time=$(json_field Info <<<"$info")
@@ -197,10 +179,7 @@ build_piece() {
   #    repeats its non-local replaces and maps its local ones to published
   #    versions. Only modules the go.mod requires are mapped: others (sample
   #    modules) may not be published at all.
-  goline=$(go mod edit -json "$gomod" | json_field Go)
-  goline=$(printf '%s\n' 1.24 "$goline" | sort -V | tail -n 1)
-  mkdir -p "$work/src"
-  printf 'module streamspace.local/lab/%s\n\ngo %s\n' "$P_BIN" "$goline" >"$work/src/go.mod"
+  go_wrapper_module "$work/src" "streamspace.local/lab/$P_BIN" "$gomod"
   local -a edits=("-require=$P_MODULE@$P_MODVER" "-tool=$P_MAIN")
   local required
   required=$(go_mod_requires "$gomod")
@@ -219,15 +198,8 @@ build_piece() {
   done < <(go_mod_replaces "$gomod")
 
   # 3. Resolve and build.
-  if ! (cd "$work/src" && go mod edit "${edits[@]}" && go mod tidy) >>"$log" 2>&1; then
-    fail_piece "go mod tidy failed; last lines of $log:"$'\n'"$(tail -n 20 "$log")"
-    return 1
-  fi
-  if ! (cd "$work/src" && go build -trimpath ${P_TAGS:+-tags "$P_TAGS"} -ldflags "$P_LDFLAGS" \
-    -o "$work/bin/$P_BIN" "$P_MAIN") >>"$log" 2>&1; then
-    fail_piece "go build failed; last lines of $log:"$'\n'"$(tail -n 30 "$log")"
-    return 1
-  fi
+  out=$(go_wrapper_build "$work/src" "$work/bin/$P_BIN" "$log" "$P_MAIN" "$P_TAGS" "$P_LDFLAGS" "${edits[@]}") \
+    || { fail_piece "$out"; return 1; }
 
   rm -rf "${dir:?}/bin" "${dir:?}/src"
   mv "$work/src" "$dir/src"
