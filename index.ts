@@ -33,7 +33,7 @@ const githubRepository = config.github.enabled
     : undefined;
 
 // 2. Images: every selected catalog image, bases first, pushed to the registry; on release stacks
-// also under their metadata version and `latest`.
+// also under their metadata version and `latest`. Images the stack takes prebuilt are used as pinned.
 const url = sourceUrl();
 const images = SessionImage.buildAll(planned, {
     registry: config.registry,
@@ -43,6 +43,7 @@ const images = SessionImage.buildAll(planned, {
     buildOnPreview: config.images.buildOnPreview,
     sourceUrl: url,
     release: config.images.release,
+    prebuilt: config.images.prebuilt,
     source: (image) => sourceInfo(image.folder),
 });
 

@@ -1,4 +1,4 @@
-import { boolean, stringList, text } from "./fields";
+import { boolean, stringList, stringMap, text } from "./fields";
 import { closest, shellQuote } from "./problems";
 import { defineSection } from "./section";
 
@@ -17,6 +17,21 @@ export interface ImagesConfig {
     platform: Platform;
     push: boolean;
     buildOnPreview: boolean;
+    /**
+     * Images taken as already published instead of built: catalog name to a reference pinned by
+     * digest. The session test, the Templates and the images built on them use that digest.
+     */
+    prebuilt: Record<string, string>;
+}
+
+/**
+ * An image reference pinned by digest: `host[:port]/path@sha256:<64 hex>`, the form
+ * `pulumi stack output imageDigests` prints. The path's components are the distribution spec's.
+ */
+const pinnedReference = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)+@sha256:[a-f0-9]{64}$/;
+
+export function isPinnedReference(reference: string): boolean {
+    return pinnedReference.test(reference);
 }
 
 // The OCI distribution spec's tag grammar.
@@ -36,6 +51,7 @@ export const imagesSection = defineSection({
         imagePlatform: text().default("linux/amd64"),
         imagePush: boolean().default(true),
         imageBuildOnPreview: boolean().default(false),
+        prebuiltImages: stringMap(text()).default({}),
     },
     examples: {
         imagesEnabled: "false",
@@ -45,6 +61,7 @@ export const imagesSection = defineSection({
         imagePlatform: "linux/amd64",
         imagePush: "true",
         imageBuildOnPreview: "false",
+        prebuiltImages: "--path 'prebuiltImages.chrome-selkies' ghcr.io/streamspace-dev/chrome-selkies@sha256:<64 hex digits>",
     },
     build(v, ctx): ImagesConfig {
         const guess = (name: string) => {
@@ -88,6 +105,34 @@ export const imagesSection = defineSection({
                 message: `unknown platform; allowed: ${PLATFORMS.join(", ")}`,
             });
         }
+        for (const [name, reference] of Object.entries(v.prebuiltImages)) {
+            if (!ctx.imageNames.includes(name)) {
+                ctx.problem({
+                    key: `prebuiltImages.${name}`,
+                    value: reference,
+                    message: `unknown image '${name}'${guess(name)}; the catalog has: ${ctx.imageNames.join(", ")}`,
+                    fix: `pulumi config rm --path ${shellQuote(`prebuiltImages.${name}`)} --stack ${ctx.stack}`,
+                });
+            }
+            if (!isPinnedReference(reference)) {
+                ctx.problem({
+                    key: `prebuiltImages.${name}`,
+                    value: reference,
+                    message:
+                        "not an image reference pinned by digest: use REGISTRY/OWNER/NAME@sha256:<64 hex digits>, as another stack's 'pulumi stack output imageDigests' prints it (a tag can move under the session test)",
+                    fix: `pulumi config set --path ${shellQuote(`prebuiltImages.${name}`)} "$(pulumi stack output imageDigests --stack <the stack that built it> | jq -r ${shellQuote(`.["${name}"]`)})" --stack ${ctx.stack}`,
+                });
+            }
+        }
+        const prebuiltNames = Object.keys(v.prebuiltImages);
+        if (v.imageRelease && prebuiltNames.length > 0) {
+            ctx.problem({
+                key: "prebuiltImages",
+                value: JSON.stringify(v.prebuiltImages),
+                message: `a release stack builds and tags every image it publishes; ${prebuiltNames.join(", ")} would be published without its version tag`,
+                fix: `pulumi config rm prebuiltImages --stack ${ctx.stack}`,
+            });
+        }
         return {
             enabled: v.imagesEnabled,
             selected: v.images,
@@ -96,6 +141,7 @@ export const imagesSection = defineSection({
             platform: v.imagePlatform as Platform,
             push: v.imagePush,
             buildOnPreview: v.imageBuildOnPreview,
+            prebuilt: v.prebuiltImages,
         };
     },
 });

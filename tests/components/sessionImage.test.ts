@@ -1,5 +1,10 @@
 import { strict as assert } from "assert";
+import * as os from "os";
+import * as path from "path";
+import * as fs from "fs";
+import * as pulumi from "@pulumi/pulumi";
 import { loadCatalog } from "../../catalog";
+import { imageBuildArgs } from "../../components/sessionImage";
 import { RegisteredResource, byType, one, runProgram } from "../harness";
 
 const IMAGE = "docker:index/image:Image";
@@ -149,5 +154,103 @@ describe("SessionImage", () => {
         assert.ok(run.error);
         assert.match(run.error.message, /sessionTestEnabled = "true": the session test deploys images this stack builds, but imagesEnabled is false/);
         assert.deepEqual(run.resources, []);
+    });
+
+    describe("prebuilt images (prebuiltImages)", () => {
+        const digest = (c: string) => c.repeat(64);
+        const chromeRef = `ghcr.io/acme/chrome-selkies@sha256:${digest("a")}`;
+        const baseRef = `ghcr.io/acme/selkies-base@sha256:${digest("b")}`;
+        const templatesDir = () => fs.mkdtempSync(path.join(os.tmpdir(), "templates-"));
+
+        it("uses a prebuilt image as pinned: not built, nor its base; the session test and its Template run that digest", async () => {
+            const run = await runProgram({ stack: "dev", config: { prebuiltImages: { "chrome-selkies": chromeRef }, templatesDir: templatesDir() } });
+            assert.equal(run.error, undefined, run.error?.message);
+            assert.deepEqual(byType(run, IMAGE).map((r) => r.name), ["stream-probe"]);
+            const session = one(run, "kubernetes:apps/v1:Deployment", "session-test-session");
+            assert.equal(session.inputs.spec.template.spec.containers[0].image, chromeRef);
+            assert.equal((run.outputs.imageDigests as Record<string, string>)["chrome-selkies"], chromeRef);
+            assert.equal((run.outputs.imageNames as Record<string, string>)["chrome-selkies"], chromeRef);
+            assert.match(String(run.outputs.templatesYaml), new RegExp(`baseImage: ${chromeRef.replace(/[.@/]/g, "\\$&")}`));
+            assert.doesNotMatch(String(run.outputs.imageDigests), /selkies-base/);
+        });
+
+        it("builds an image FROM a prebuilt base's digest", async () => {
+            const run = await runProgram({ stack: "dev", config: { prebuiltImages: { "selkies-base": baseRef } } });
+            assert.equal(run.error, undefined, run.error?.message);
+            assert.deepEqual(byType(run, IMAGE).map((r) => r.name).sort(), ["chrome-selkies", "stream-probe"]);
+            const chrome = image(run, "chrome-selkies");
+            assert.equal(chrome.inputs.build.args.BASE_IMAGE, baseRef);
+            assert.equal(chrome.inputs.build.args.BASE_TREE_HASH, undefined);
+        });
+
+        it("a stack that takes every image it uses prebuilt registers no Docker resource at all", async () => {
+            const probeRef = `ghcr.io/acme/stream-probe@sha256:${digest("c")}`;
+            const run = await runProgram({
+                stack: "dev",
+                config: { prebuiltImages: { "chrome-selkies": chromeRef, "stream-probe": probeRef }, templatesDir: templatesDir() },
+            });
+            assert.equal(run.error, undefined, run.error?.message);
+            assert.deepEqual(run.resources.filter((r) => r.type.startsWith("docker:")).map((r) => r.name), []);
+            assert.equal(run.outputs.probeImage, probeRef);
+        });
+
+        it("refuses, in one report and before anything exists: an unknown name, a tag instead of a digest, an unused image, a release stack", async () => {
+            const run = await runProgram({
+                stack: "dev",
+                config: {
+                    prebuiltImages: {
+                        "chrome-selkie": chromeRef,
+                        "stream-probe": "ghcr.io/acme/stream-probe:v1",
+                        "gimp-selkies": `ghcr.io/acme/gimp-selkies@sha256:${digest("d")}`,
+                    },
+                    imageRelease: true,
+                },
+            });
+            assert.ok(run.error, "the stack was accepted");
+            const message = run.error.message;
+            assert.match(message, /prebuiltImages\.chrome-selkie.*unknown image 'chrome-selkie' \(did you mean 'chrome-selkies'\?\)/);
+            assert.match(message, /prebuiltImages\.stream-probe.*not an image reference pinned by digest/);
+            assert.match(message, /a release stack builds and tags every image it publishes/);
+            assert.deepEqual(run.resources, []);
+        });
+
+        it("refuses a prebuilt image the stack does not use", async () => {
+            const run = await runProgram({ stack: "dev", config: { prebuiltImages: { "gimp-selkies": `ghcr.io/acme/gimp-selkies@sha256:${digest("d")}` } } });
+            assert.ok(run.error, "the stack was accepted");
+            assert.match(run.error.message, /prebuiltImages\.gimp-selkies.*this stack does not use gimp-selkies/);
+            assert.match(run.error.message, /Fix: pulumi config rm --path prebuiltImages\.gimp-selkies --stack dev/);
+            assert.deepEqual(run.resources, []);
+        });
+    });
+
+    describe("build arguments", () => {
+        it("are a plain map whose only Output is BASE_IMAGE, so a preview with the base's digest unknown can be checked", () => {
+            const chrome = loadCatalog().get("chrome-selkies");
+            const base = pulumi.output("ghcr.io/acme/selkies-base@sha256:" + "e".repeat(64));
+            const args = imageBuildArgs(chrome, {
+                platform: "linux/amd64",
+                baseImage: base,
+                source: { revision: "0".repeat(40), created: "2026-01-01T00:00:00Z" },
+                sourceUrl: "https://github.com/acme/streamspace-images",
+                extra: { BUILDKIT_INLINE_CACHE: "1" },
+            });
+            assert.ok(!pulumi.Output.isInstance(args), "the whole map is one Output");
+            assert.equal(args.BASE_IMAGE, base);
+            for (const [key, value] of Object.entries(args)) {
+                if (key !== "BASE_IMAGE") assert.equal(typeof value, "string", `${key} is not a plain string`);
+            }
+            assert.equal(args.OCI_TITLE, chrome.title);
+            assert.equal(args.BUILDKIT_INLINE_CACHE, "1");
+        });
+
+        it("pushed images carry BuildKit's inline cache metadata, which cacheFrom needs; local builds do not", async () => {
+            const pushed = await runProgram({ stack: "staging", config: ghcr, env: token });
+            const chrome = image(pushed, "chrome-selkies");
+            assert.deepEqual(chrome.inputs.build.cacheFrom.images, ["ghcr.io/acme/chrome-selkies:main"]);
+            assert.equal(chrome.inputs.build.args.BUILDKIT_INLINE_CACHE, "1");
+            const local = await runProgram({ stack: "staging", config: { ...ghcr, imagePush: false }, env: { GHCR_TOKEN: undefined } });
+            assert.equal(image(local, "chrome-selkies").inputs.build.args.BUILDKIT_INLINE_CACHE, undefined);
+            assert.equal(image(local, "chrome-selkies").inputs.build.cacheFrom, undefined);
+        });
     });
 });
