@@ -108,6 +108,13 @@ export const githubSection = defineSection({
         githubGcpServiceAccounts: "{prod: streamspace-prod@my-project.iam.gserviceaccount.com, staging: ..., preview: ...}",
     },
     secretKeys: ["githubPulumiAccessTokens", "githubPulumiConfigPassphrases"],
+    // Keys without a default are not declared in Pulumi.yaml (Pulumi requires every declared key
+    // without a default on every stack); their descriptions live here.
+    descriptions: {
+        githubRepository: "The repository to manage, as owner/name (e.g. streamspace-dev/streamspace-images). Required with githubEnabled. The provider's token comes from the GITHUB_TOKEN environment variable.",
+        githubPulumiBackendUrl: "Self-managed state backend for the workflows (Actions variable PULUMI_BACKEND_URL), e.g. s3://bucket; unset uses Pulumi Cloud.",
+        githubAwsRegion: "AWS region of the workflows' sessions (Actions variable AWS_REGION).",
+    },
     build(v, ctx): GithubConfig {
         const set = (value: string | undefined) => (value === undefined || value === "" ? undefined : value);
         const repository = set(v.githubRepository);

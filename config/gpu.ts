@@ -147,6 +147,19 @@ export const gpuSection = defineSection({
         gpuRuntimeClass: "nvidia",
         gpuRuntimeClassCreate: "true",
     },
+    // Keys without a default are not declared in Pulumi.yaml (Pulumi requires every declared key
+    // without a default on every stack); their descriptions live here.
+    descriptions: {
+        gpuInstanceType: "eks - EC2 instance type (default g4dn.xlarge, NVIDIA T4); gke - machine type (default g2-standard-4, one NVIDIA L4). GPUs without NVENC (A100, H100, H200) are refused unless gpuSoftwareEncoding is true.",
+        gpuDesiredNodes: "eks, gke - nodes at creation, between gpuMinNodes and gpuMaxNodes; defaults to gpuMinNodes. The cluster autoscaler owns the size afterwards.",
+        gpuEksClusterName: "eks (required) - name of the existing EKS cluster the GPU node group joins.",
+        gpuEksNodeRoleArn: "eks (required) - ARN of the IAM role the GPU nodes run as (AmazonEKSWorkerNodePolicy, AmazonEC2ContainerRegistryReadOnly, AmazonEKS_CNI_Policy).",
+        gpuGkeCluster: "gke (required) - name of the existing GKE cluster the GPU node pool joins.",
+        gpuGkeLocation: "gke (required) - region or zone of the cluster, e.g. us-central1.",
+        gpuGkeProject: "gke - Google Cloud project of the cluster; unset uses the gcp provider's project (gcp:project).",
+        gpuGkeServiceAccount: "gke - e-mail of a dedicated service account for the GPU nodes (recommended); unset uses the Compute Engine default account with GKE's default scopes.",
+        gpuRuntimeClass: "existing - RuntimeClass GPU pods run under (usually nvidia), for nodes whose containerd does not use the NVIDIA runtime by default. Unset - the default runtime.",
+    },
     build(v, ctx): GpuConfig {
         if (!(GPU_PROVIDERS as readonly string[]).includes(v.gpuProvider)) {
             ctx.problem({

@@ -159,7 +159,7 @@ export function parseStackConfig(raw: Readonly<Record<string, string>>, opts: Pa
             problems.push({
                 key,
                 value: hidden(values[key]),
-                message: `unknown key${guess ? `; did you mean '${guess}'?` : ""}. The keys are declared in Pulumi.yaml`,
+                message: `unknown key${guess ? `; did you mean '${guess}'?` : ""}. The keys are listed in docs/configuration.md`,
                 fix: guess ? moveCommand(key, guess, `${PROJECT}:${key}`) : `pulumi config rm ${key} --stack ${opts.stack}`,
             });
         }

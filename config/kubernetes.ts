@@ -19,6 +19,12 @@ export const kubernetesSection = defineSection({
         kubeContext: "kind-streamspace",
     },
     secretKeys: ["kubeconfig"],
+    // Keys without a default are not declared in Pulumi.yaml (Pulumi requires every declared key
+    // without a default on every stack); their descriptions live here.
+    descriptions: {
+        kubeconfig: "Kubeconfig contents for the cluster (a secret, it may hold credentials). Unset uses the ambient kubeconfig (KUBECONFIG or ~/.kube/config).",
+        kubeContext: "Context within the kubeconfig; unset uses its current context.",
+    },
     build(v): KubernetesConfig {
         return {
             kubeconfig: v.kubeconfig ? pulumi.secret(v.kubeconfig) : undefined,

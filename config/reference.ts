@@ -66,7 +66,8 @@ export function renderConfigReference(root: string): string {
             const def = defaultOf(k.schema);
             const shownDefault = def === undefined ? "" : `\`${JSON.stringify(def)}\``;
             const type = `${d?.type ?? pulumiTypeOf(k.schema)}${k.secret ? " (secret)" : ""}`;
-            out.push(`| \`${key}\` | ${type} | ${shownDefault} | \`${cell(k.example)}\` | ${cell(d?.description ?? "")} |`);
+            const description = d?.description ?? (section.descriptions as Record<string, string> | undefined)?.[key] ?? "";
+            out.push(`| \`${key}\` | ${type} | ${shownDefault} | \`${cell(k.example)}\` | ${cell(description)} |`);
         }
         out.push("");
     }

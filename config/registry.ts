@@ -53,6 +53,12 @@ export const registrySection = defineSection({
         registryToken: "<token with write:packages>",
     },
     secretKeys: ["registryToken"],
+    // Keys without a default are not declared in Pulumi.yaml (Pulumi requires every declared key
+    // without a default on every stack); their descriptions live here.
+    descriptions: {
+        registryUsername: "User name for the registry login; defaults to registryOwner.",
+        registryToken: "Registry password or token (GHCR - a token with write:packages). With registryServer ghcr.io, falls back to the GHCR_TOKEN environment variable, which is sent to no other registry. Not needed for local registries. Refused on a local file backend with an empty passphrase.",
+    },
     build(v, ctx): RegistryConfig {
         if (!registryHost.test(v.registryServer)) {
             ctx.problem({

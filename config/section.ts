@@ -25,6 +25,11 @@ export interface Section<S extends z.ZodRawShape, T> {
     examples: { [K in keyof S]: string };
     /** Keys whose values are secrets: never echoed in messages. */
     secretKeys?: (keyof S)[];
+    /**
+     * What each key without a default means. Those keys are not declared in Pulumi.yaml, where a
+     * declared key without a default is required on every stack; the others are described there.
+     */
+    descriptions?: { [K in keyof S]?: string };
     build(values: z.infer<z.ZodObject<S>>, ctx: SectionContext): T;
 }
 

@@ -104,6 +104,11 @@ export const sessionTestSection = defineSection({
         sessionTestAllowedPrivateEgress: "[10.20.0.0/16]",
     },
     secretKeys: ["sessionTestPassword"],
+    // Keys without a default are not declared in Pulumi.yaml (Pulumi requires every declared key
+    // without a default on every stack); their descriptions live here.
+    descriptions: {
+        sessionTestPassword: "Basic-auth (and VNC) password of the test session. Unset generates one, kept across updates; read it with 'pulumi stack output sessionPassword --show-secrets'.",
+    },
     build(v, ctx): SessionTestConfig {
         const config: SessionTestConfig = {
             enabled: v.sessionTestEnabled,

@@ -3,6 +3,8 @@
 #   1. type-check of the program (tsc),
 #   2. unit and program tests (mocha: Pulumi mocks, config, catalog, image standards, probe),
 #   2b. the API server check: the program's Kubernetes objects on a real kube-apiserver and etcd,
+#   2c. the engine check: the dev stack under the real Pulumi CLI and Kubernetes provider on that
+#       API server (preview, up, no-change preview and up, destroy),
 #   3. the offline build-and-boot of the images (buildah/podman, no Docker engine needed), with
 #      the stream checks of every image;
 #   4. the streaming benchmark on its smallest setting (npm run bench:stream -- --tiny).
@@ -64,6 +66,9 @@ run_stage unit npm run -s test:unit -- --ignore tests/kubernetes/apiserver.test.
 # The program's Kubernetes objects on a real kube-apiserver and etcd, built from the Go module
 # proxy by scripts/lab/kubernetes.sh (cached by version: minutes the first time, seconds after).
 run_stage apiserver npm run -s test:apiserver
+# The dev stack under the real Pulumi engine (CLI and Kubernetes provider built from the Go module
+# proxy by scripts/lab/engine.sh, cached by version) on a real kube-apiserver.
+run_stage engine npm run -s test:engine
 # Builds and boots the images offline (buildah, podman); SKIP_IMAGE_TESTS=1 skips it, loudly.
 run_stage images bash scripts/offline-images.sh
 # The streaming benchmark on its smallest setting, on the images just built: it runs and measures.

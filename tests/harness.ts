@@ -2,8 +2,8 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { declaredKeys } from "../config";
 import { encodeConfigValue, readStackFileConfig } from "../config/stackFile";
-import { parse as parseYaml } from "yaml";
 
 /** The repository root. */
 export const ROOT = path.resolve(__dirname, "..");
@@ -89,9 +89,9 @@ export function stackConfig(stack: string): Record<string, string> {
 }
 
 /** Full keys of the project that Pulumi.yaml declares secret. */
+/** The keys the program reads as secrets (set with --secret), as full keys. */
 function declaredSecretKeys(): Set<string> {
-    const project = parseYaml(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as { config?: Record<string, { secret?: boolean }> };
-    return new Set(Object.entries(project.config ?? {}).filter(([, d]) => d?.secret).map(([k]) => `${PROJECT}:${k}`));
+    return new Set(declaredKeys().filter((k) => k.secret).map((k) => `${PROJECT}:${k.key}`));
 }
 
 /** A digest computed from a resource's inputs: the test double for a registry's content digest. */

@@ -1,0 +1,279 @@
+import { strict as assert } from "assert";
+import { execFileSync } from "child_process";
+import { randomBytes } from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { EngineEvent, LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
+import { parse as parseYaml } from "yaml";
+import { loadCatalog, treeHash } from "../../catalog";
+import { TEMPLATE_API_VERSION, TEMPLATE_KIND } from "../../components/streamspaceTemplates";
+import { ApiServer, Manifest, templateCrd } from "../kubernetes/apiServer";
+
+/**
+ * The dev stack under the real Pulumi engine: the Pulumi CLI and the Kubernetes provider plugin,
+ * built from the Go module proxy by scripts/lab/engine.sh, run the program (index.ts, unchanged,
+ * through the Automation API's inline mode, which needs no Node.js language host) against a real
+ * kube-apiserver and etcd (scripts/lab/apiserver.sh), with a local file backend: preview, update,
+ * a second preview and update that change nothing, and destroy.
+ *
+ * What differs from `./scripts/deploy-dev.sh`, and why:
+ * - The images are taken prebuilt (`prebuiltImages`): the Docker provider cannot be built here, so
+ *   this stack must, and does, run without it. Their digests are stand-ins (each image folder's
+ *   tree hash): nothing pulls them, as no kubelet runs at this rung.
+ * - The session password is set, so the random provider (not buildable here either) is not used.
+ * - Every Kubernetes object carries `pulumi.com/skipAwait` and is deleted in the background: with
+ *   no controller manager and no kubelet, no Deployment becomes ready, no Job completes, no
+ *   namespace finishes deleting and no garbage collector clears a foreground deletion.
+ *
+ * Needs the engine built (`npm run test:engine` builds it first); without it every test here is
+ * skipped, saying so, unless STREAMSPACE_REQUIRE_ENGINE=1 makes that a failure.
+ */
+
+const ROOT = path.resolve(__dirname, "..", "..");
+const ENGINE = path.join(ROOT, "scripts", "lab", "engine.sh");
+const PIECES = ["pulumi", "kubernetes"];
+const SERVER_START_MS = 240_000;
+const STEP_MS = 600_000;
+const STACK = "dev";
+const SESSION_NAMESPACE = "streamspace-session-test";
+const SESSION_DEPLOYMENT = "session";
+const PASSWORD = `lab-${randomBytes(12).toString("hex")}`;
+
+/** The engine's bin folders, or why they are not there. */
+function engineBins(): { bins?: string[]; missing?: string } {
+    try {
+        const out = execFileSync(ENGINE, ["--print-path", "--no-build", ...PIECES], { stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
+        return { bins: out.trim().split(":") };
+    } catch (e) {
+        const err = e as { stderr?: string; message: string };
+        return { missing: (err.stderr || err.message).trim().split("\n").pop() };
+    }
+}
+
+/** A stand-in digest for an image nothing will pull: its folder's tree hash, so it is stable. */
+function standInReference(name: string): string {
+    return `localhost:5001/streamspace-dev/${name}@sha256:${treeHash(loadCatalog().get(name).folder)}`;
+}
+
+/**
+ * The lab's one adjustment to the program (see the header): no object is awaited, and deletion is
+ * in the background (the default, foreground, waits for a garbage collector that does not run).
+ */
+function skipAwait(args: pulumi.ResourceTransformArgs): pulumi.ResourceTransformResult | undefined {
+    if (!args.type.startsWith("kubernetes:") || args.type.startsWith("kubernetes:helm")) return undefined;
+    const props = { ...args.props };
+    const metadata = { ...(props.metadata ?? {}) };
+    metadata.annotations = {
+        ...(metadata.annotations ?? {}),
+        "pulumi.com/skipAwait": "true",
+        "pulumi.com/deletionPropagationPolicy": "background",
+    };
+    props.metadata = metadata;
+    return { props, opts: args.opts };
+}
+
+/** index.ts, evaluated afresh for each operation, as `pulumi up` would run it. */
+async function program(): Promise<Record<string, unknown>> {
+    for (const file of Object.keys(require.cache)) {
+        if (file.startsWith(ROOT + path.sep) && !file.includes(`${path.sep}node_modules${path.sep}`) && !file.startsWith(__dirname)) {
+            delete require.cache[file];
+        }
+    }
+    pulumi.runtime.registerResourceTransform(skipAwait);
+    return { ...require(path.join(ROOT, "index.ts")) };
+}
+
+/** The paths in `value` (a stack export) where `needle` appears in plain text, with the resource. */
+function plainTextPaths(value: unknown, needle: string, at = "$"): string[] {
+    if (typeof value === "string") return value.includes(needle) ? [at] : [];
+    if (Array.isArray(value)) return value.flatMap((v, i) => plainTextPaths(v, needle, `${at}[${i}]`));
+    if (value && typeof value === "object") {
+        const o = value as Record<string, unknown>;
+        const label = typeof o.urn === "string" ? `${at}<${o.urn}>` : at;
+        return Object.entries(o).flatMap(([k, v]) => plainTextPaths(v, needle, `${label}.${k}`));
+    }
+    return [];
+}
+
+interface Step {
+    name: string;
+    seconds: number;
+    summary: string;
+}
+
+describe("The dev stack under the real Pulumi engine, on a real kube-apiserver", function () {
+    let api: ApiServer | undefined;
+    let stack: Stack | undefined;
+    let work: string | undefined;
+    const steps: Step[] = [];
+    const chromeRef = standInReference("chrome-selkies");
+    const probeRef = standInReference("stream-probe");
+
+    const timed = async <T>(name: string, run: () => Promise<T>, summary: (r: T) => string): Promise<T> => {
+        const start = Date.now();
+        const result = await run();
+        steps.push({ name, seconds: (Date.now() - start) / 1000, summary: summary(result) });
+        return result;
+    };
+
+    before(async function () {
+        const engine = engineBins();
+        if (!engine.bins) {
+            if (process.env.STREAMSPACE_REQUIRE_ENGINE === "1") throw new Error(`the engine check cannot run: ${engine.missing}`);
+            console.log(`\n  SKIPPED the real-engine check: ${engine.missing}\n  (npm run test:engine builds the Pulumi CLI and the Kubernetes provider, then runs it)\n`);
+            this.skip();
+        }
+        this.timeout(SERVER_START_MS + 120_000);
+        api = await ApiServer.start(SERVER_START_MS);
+
+        // What StreamSpace's installation provides: its namespace and the Template CRD.
+        const crd = templateCrd(path.join(ROOT, "components", "streamspaceTemplate.schema.json"), TEMPLATE_API_VERSION, TEMPLATE_KIND);
+        assert.equal((await api.create(crd)).status, 201);
+        await api.waitFor(crd, "Established", (body) => body.status?.conditions?.some((c: any) => c.type === "Established" && c.status === "True"));
+        await api.waitForKind(TEMPLATE_API_VERSION, TEMPLATE_KIND);
+        assert.equal((await api.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: "streamspace" } })).status, 201);
+
+        // The project and the dev stack's file, in a folder of their own: the workspace writes the
+        // lab's settings into that copy, never into the repository's Pulumi.dev.yaml.
+        work = fs.mkdtempSync(path.join(os.tmpdir(), "engine-check-"));
+        const project = path.join(work, "project");
+        fs.mkdirSync(project);
+        for (const file of ["Pulumi.yaml", `Pulumi.${STACK}.yaml`]) fs.copyFileSync(path.join(ROOT, file), path.join(project, file));
+        fs.mkdirSync(path.join(work, "state"));
+        fs.mkdirSync(path.join(work, "home"));
+
+        const [pulumiBin, ...pluginBins] = engine.bins!;
+        const pulumiCommand = await PulumiCommand.get({ root: path.dirname(pulumiBin) });
+        const kubeconfig = fs.readFileSync(path.join(api.stateDir, "kubeconfig"), "utf8");
+        const workspace = await LocalWorkspace.create({
+            workDir: project,
+            program,
+            pulumiCommand,
+            pulumiHome: path.join(work, "home"),
+            envVars: {
+                PULUMI_BACKEND_URL: `file://${path.join(work, "state")}`,
+                PULUMI_CONFIG_PASSPHRASE: randomBytes(16).toString("hex"),
+                // The Kubernetes provider is found on PATH (an ambient plugin); nothing is downloaded.
+                PATH: [...pluginBins, process.env.PATH].join(path.delimiter),
+                PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+                PULUMI_SKIP_UPDATE_CHECK: "true",
+            },
+        });
+        stack = await Stack.create(STACK, workspace);
+        await stack.setAllConfig({
+            "streamspace-images:kubeconfig": { value: kubeconfig, secret: true },
+            "streamspace-images:kubeContext": { value: (parseYaml(kubeconfig) as { "current-context": string })["current-context"] },
+            // Paths (setAllConfig's `true`), so these two make the object prebuiltImages is declared as.
+            "streamspace-images:prebuiltImages.chrome-selkies": { value: chromeRef },
+            "streamspace-images:prebuiltImages.stream-probe": { value: probeRef },
+            "streamspace-images:sessionTestPassword": { value: PASSWORD, secret: true },
+            "streamspace-images:templatesApply": { value: "true" },
+            "streamspace-images:templatesDir": { value: path.join(work, "templates") },
+        }, true);
+    });
+
+    after(async function () {
+        this.timeout(120_000);
+        if (steps.length > 0) {
+            console.log("\n  step                        seconds  result");
+            for (const s of steps) console.log(`  ${s.name.padEnd(26)} ${s.seconds.toFixed(1).padStart(8)}  ${s.summary}`);
+        }
+        await api?.stop();
+        if (work) fs.rmSync(work, { recursive: true, force: true });
+    });
+
+    const server = (): ApiServer => {
+        assert.ok(api && stack, "the API server or the stack did not start");
+        return api;
+    };
+    const changes = (summary: Record<string, number> | undefined) =>
+        Object.entries(summary ?? {})
+            .map(([op, n]) => `${op} ${n}`)
+            .join(", ");
+    const get = (apiVersion: string, kind: string, name: string, namespace?: string): Promise<{ status: number; body: any }> =>
+        server().get({ apiVersion, kind, metadata: { name, namespace } } as Manifest);
+
+    it("previews the empty stack: every object to create, and no Docker provider needed", async function () {
+        this.timeout(STEP_MS);
+        server();
+        const types = new Set<string>();
+        const onEvent = (e: EngineEvent) => {
+            if (e.resourcePreEvent) types.add(e.resourcePreEvent.metadata.type);
+        };
+        const result = await timed("preview (empty stack)", () => stack!.preview({ onEvent }), (r) => changes(r.changeSummary));
+        assert.ok((result.changeSummary.create ?? 0) > 10, `only ${changes(result.changeSummary)}`);
+        assert.deepEqual([...types].filter((t) => t.includes("docker") || t.includes("random")), []);
+        assert.ok(types.has("kubernetes:apps/v1:Deployment"));
+        assert.ok(types.has("kubernetes:batch/v1:Job"));
+    });
+
+    it("creates every object on the API server: the session, the probe Job, the NetworkPolicies and the Templates", async function () {
+        this.timeout(STEP_MS);
+        server();
+        const result = await timed("up", () => stack!.up(), (r) => changes(r.summary.resourceChanges));
+        assert.equal(result.summary.result, "succeeded");
+        assert.equal(result.summary.resourceChanges?.update ?? 0, 0);
+
+        const deployments = await server().request("GET", `/apis/apps/v1/namespaces/${SESSION_NAMESPACE}/deployments`);
+        const names = (deployments.body.items ?? []).map((d: any) => d.metadata.name);
+        const deployment = await get("apps/v1", "Deployment", SESSION_DEPLOYMENT, SESSION_NAMESPACE);
+        assert.equal(deployment.status, 200, `the session Deployment is not there; the namespace has: ${names.join(", ") || "none"}`);
+        assert.equal(deployment.body.spec.template.spec.containers[0].image, chromeRef);
+        const job = await get("batch/v1", "Job", String(result.outputs.smokeTestJob.value), SESSION_NAMESPACE);
+        assert.equal(job.status, 200, "the probe Job is not there");
+        assert.equal(job.body.spec.template.spec.containers[0].image, probeRef);
+        const namespace = await get("v1", "Namespace", SESSION_NAMESPACE);
+        assert.equal(namespace.body.metadata.labels["pod-security.kubernetes.io/enforce"], "restricted");
+        const policies = await server().request("GET", `/apis/networking.k8s.io/v1/namespaces/${SESSION_NAMESPACE}/networkpolicies`);
+        assert.ok(policies.body.items.length >= 2, `NetworkPolicies: ${policies.body.items.map((p: any) => p.metadata.name).join(", ")}`);
+        const template = await get(TEMPLATE_API_VERSION, TEMPLATE_KIND, "chrome-selkies", "streamspace");
+        assert.equal(template.status, 200, "the chrome-selkies Template is not there");
+        assert.equal(template.body.spec.baseImage, chromeRef);
+    });
+
+    it("keeps the session password a secret: an encrypted output, never plain text in the state file", async function () {
+        this.timeout(STEP_MS);
+        server();
+        const outputs = await stack!.outputs();
+        assert.equal(outputs.sessionPassword.secret, true);
+        assert.equal(outputs.sessionPassword.value, PASSWORD);
+        assert.equal(outputs.sessionUser.secret, false);
+        // The checkpoint as the backend keeps it (the Automation API's export decrypts secrets).
+        const files = fs.readdirSync(path.join(work!, "state"), { recursive: true, encoding: "utf8" }).filter((f) => /stacks\/.*dev\.json$/.test(f));
+        assert.equal(files.length, 1, `checkpoints: ${files.join(", ")}`);
+        const checkpoint = JSON.parse(fs.readFileSync(path.join(work!, "state", files[0]), "utf8"));
+        assert.deepEqual(plainTextPaths(checkpoint, PASSWORD), [], "the session password is in the state in plain text");
+        assert.match(JSON.stringify(checkpoint), /"ciphertext"/, "the state holds no encrypted secret at all");
+    });
+
+    it("a second preview and update change nothing", async function () {
+        this.timeout(2 * STEP_MS);
+        server();
+        await timed("preview --expect-no-changes", () => stack!.preview({ expectNoChanges: true }), (r) => changes(r.changeSummary));
+        const again = await timed("up --expect-no-changes", () => stack!.up({ expectNoChanges: true }), (r) => changes(r.summary.resourceChanges));
+        assert.deepEqual(Object.keys(again.summary.resourceChanges ?? {}), ["same"]);
+    });
+
+    it("destroy leaves the stack empty and the objects deleted", async function () {
+        this.timeout(STEP_MS);
+        server();
+        const output: string[] = [];
+        const result = await timed(
+            "destroy",
+            () => stack!.destroy({ onOutput: (o) => output.push(o), signal: AbortSignal.timeout(STEP_MS - 60_000) }),
+            (r) => changes(r.summary.resourceChanges),
+        ).catch((e) => {
+            throw new Error(`${(e as Error).message}\n${output.join("")}`);
+        });
+        assert.equal(result.summary.result, "succeeded");
+        const state = (await stack!.exportStack()).deployment as { resources?: unknown[] };
+        assert.deepEqual(state.resources ?? [], []);
+        const template = await get(TEMPLATE_API_VERSION, TEMPLATE_KIND, "chrome-selkies", "streamspace");
+        assert.equal(template.status, 404);
+        // No namespace controller runs here to finish the deletion: the namespace is terminating.
+        const namespace = await get("v1", "Namespace", SESSION_NAMESPACE);
+        assert.ok(namespace.status === 404 || namespace.body.metadata.deletionTimestamp, "the session namespace was not deleted");
+    });
+});
