@@ -24,11 +24,12 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { measureImage, offlinePodmanEnv, offlineReference, readBaseline, sizeTable } from "./lib/imageSizes";
 import { sizeText } from "./lib/sizes";
 
 const ROOT = path.resolve(__dirname, "..");
-const SESSION_IMAGE = "localhost/streamspace-offline/chrome-selkies:offline";
-const PROBE_IMAGE = "localhost/streamspace-offline/stream-probe:offline";
+const SESSION_IMAGE = offlineReference("chrome-selkies");
+const PROBE_IMAGE = offlineReference("stream-probe");
 
 export type Transport = "websockets" | "webrtc" | "novnc";
 export const TRANSPORTS: readonly Transport[] = ["websockets", "webrtc", "novnc"];
@@ -94,17 +95,6 @@ function parseArgs(argv: string[]): Options {
     for (const t of opts.transports) if (!TRANSPORTS.includes(t)) throw new Error(`--transports: ${t} is not one of ${TRANSPORTS.join(", ")}`);
     for (const r of opts.resolutions) if (!/^\d+x\d+$/.test(r)) throw new Error(`--resolutions: ${r} is not WIDTHxHEIGHT`);
     return opts;
-}
-
-/** podman with the offline stage's configuration and storage. */
-function podmanEnv(): NodeJS.ProcessEnv {
-    const cache = process.env.STREAMSPACE_CACHE_DIR ?? path.join(os.homedir(), ".cache", "streamspace-images");
-    const conf = path.join(cache, "containers", "containers.conf");
-    const storage = path.join(cache, "containers", "storage-storage.conf");
-    if (!fs.existsSync(conf) || !fs.existsSync(storage)) {
-        throw new Error(`no offline image storage under ${cache}: build the images first (sudo scripts/offline-images.sh --only chrome-selkies --no-tests)`);
-    }
-    return { ...process.env, CONTAINERS_CONF: conf, CONTAINERS_STORAGE_CONF: storage };
 }
 
 function podman(env: NodeJS.ProcessEnv, args: string[], timeoutMs = 60000): string {
@@ -259,7 +249,7 @@ export function checkTargets(runs: RunFigures[]): string[] {
 async function main(): Promise<void> {
     const opts = parseArgs(process.argv.slice(2));
     if (process.getuid?.() !== 0) throw new Error("run as root: the offline images live in root's podman storage (sudo npm run bench:stream)");
-    const env = podmanEnv();
+    const env = offlinePodmanEnv();
     for (const image of [SESSION_IMAGE, PROBE_IMAGE]) {
         if (spawnSync("podman", ["image", "exists", image], { env }).status !== 0) {
             throw new Error(`${image} is missing: build it first (sudo scripts/offline-images.sh --only chrome-selkies --no-tests)`);
@@ -294,10 +284,9 @@ async function main(): Promise<void> {
         const left = spawnSync("podman", ["ps", "-a", "--filter", `name=^streamspace-bench-${process.pid}-`, "--format", "{{.Names}}"], { env, encoding: "utf8" });
         for (const name of left.stdout.split("\n").filter(Boolean)) spawnSync("podman", ["rm", "-f", name], { env, stdio: "ignore" });
     }
-    const sizes = [SESSION_IMAGE, "localhost/streamspace-offline/selkies-base:offline"].map((image) => {
-        const r = spawnSync("podman", ["image", "inspect", "--format", "{{.Size}}", image], { env, encoding: "utf8" });
-        return { image: image.replace(/^.*\/|:offline$/g, ""), bytes: Number(r.stdout.trim()) || undefined };
-    });
+    // What a user pulls for this session: the image and its base, beside the last release's figures.
+    const sizes = ["chrome-selkies", "selkies-base"].map((name) => measureImage(env, offlineReference(name), name));
+    const baseline = readBaseline();
     const machine = { cpus: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), cpuModel: os.cpus()[0]?.model ?? "unknown" };
     const table = formatTable(runs);
     const targets = checkTargets(runs);
@@ -309,7 +298,7 @@ async function main(): Promise<void> {
         "",
         table,
         "",
-        ...sizes.map((s) => `- ${s.image}: ${sizeText(s.bytes, "?", 0)} uncompressed`),
+        sizeTable(sizes, baseline),
         "",
         "Targets:",
         ...targets.map((t) => `- ${t}`),
@@ -318,7 +307,7 @@ async function main(): Promise<void> {
     const out = path.join(ROOT, "artifacts", "bench");
     fs.mkdirSync(out, { recursive: true });
     fs.writeFileSync(path.join(out, "stream.md"), report);
-    fs.writeFileSync(path.join(out, "stream.json"), `${JSON.stringify({ date, machine, options: opts, runs, sizes, targets }, null, 2)}\n`);
+    fs.writeFileSync(path.join(out, "stream.json"), `${JSON.stringify({ date, machine, options: opts, runs, sizes, sizeBaseline: baseline, targets }, null, 2)}\n`);
     process.stdout.write(report);
     const failed = runs.filter((r) => r.error || r.fps === undefined);
     process.stdout.write(`${runs.length - failed.length} passed, ${failed.length} failed\n`);
