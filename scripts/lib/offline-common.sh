@@ -5,7 +5,7 @@
 # and the clean-up of everything a run creates. Sourced, never run.
 
 # Bump when the way the base root filesystem is made changes: it is part of the cache key.
-readonly OFFLINE_BASE_RECIPE_VERSION=1
+readonly OFFLINE_BASE_RECIPE_VERSION=2
 readonly OFFLINE_NAMESPACE=localhost/streamspace-offline
 readonly OFFLINE_TOOLS=(buildah podman runc debootstrap xwdtopnm pnmtopng flock findmnt)
 # Debian package providing each tool above.
@@ -155,8 +155,9 @@ base_cache_key() {
         "$suite" "$DEBIAN_MIRROR" "$OFFLINE_BASE_RECIPE_VERSION" | sha256sum | cut -c1-16
 }
 
-# Makes the root filesystem look like the published -slim image: no docs or man pages installed
-# later, no apt caches kept, the same apt sources.
+# Makes the root filesystem look like the published -slim image, which removes documentation, manual
+# pages, info files, translations and lintian data (debuerreotype's slimify list) and keeps dpkg from
+# installing them later: the same files gone, no apt caches kept, the same apt sources.
 slim_rootfs() {
     local dir=$1 suite=$2
     mkdir -p "$dir/etc/dpkg/dpkg.cfg.d" "$dir/etc/apt/apt.conf.d" "$dir/etc/apt/sources.list.d"
@@ -168,6 +169,8 @@ path-exclude /usr/share/groff/*
 path-exclude /usr/share/info/*
 path-exclude /usr/share/lintian/*
 path-exclude /usr/share/linda/*
+path-exclude /usr/share/locale/*
+path-include /usr/share/locale/locale.alias
 EOF
     printf '%s\n' 'DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/*.bin || true"; };' \
         'Binary::apt::APT::Keep-Downloaded-Packages "false";' >"$dir/etc/apt/apt.conf.d/slim-clean"
@@ -187,7 +190,8 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 EOF
     rm -rf "$dir"/var/lib/apt/lists/* "$dir"/var/cache/apt/* "$dir"/var/log/*.log
     find "$dir/usr/share/doc" -mindepth 2 ! -name copyright -delete 2>/dev/null || true
-    rm -rf "$dir"/usr/share/man/* "$dir"/usr/share/info/*
+    rm -rf "$dir"/usr/share/man/* "$dir"/usr/share/info/* "$dir"/usr/share/lintian/*
+    find "$dir/usr/share/locale" -mindepth 1 -maxdepth 1 ! -name locale.alias -exec rm -rf {} + 2>/dev/null || true
 }
 
 # Makes (or reuses) the root filesystem tarball of a suite into OFFLINE_BASE_TARBALL. A tarball is
