@@ -5,7 +5,9 @@
  *   - first frame: `podman run` of the session to the first frame the client decodes (median of
  *     the boots);
  *   - fps: distinct frames of the clock page (scripts/bench/clock.html, opened in the session's own
- *     browser) received per second over the window;
+ *     browser) received per second over the window, for two kinds of picture: `low` motion (a bar
+ *     moving over a still background, like typing or a cursor) and `full` motion (the whole screen
+ *     changing every frame, like video or fast scrolling);
  *   - latency p50 and p95: the client's clock minus the time painted into each received frame;
  *   - server CPU: the session container's CPU time over the window, in cores;
  *   - bytes per second the client received over the window (WebSocket messages, and the bytes of the
@@ -13,7 +15,8 @@
  * The client is scripts/bench/stream-client.js, run in the stream-probe image inside the session's
  * network namespace (localhost is a secure origin, and WebRTC needs no relay).
  *
- *   sudo npm run bench:stream [-- --tiny] [--seconds N] [--boots N]
+ *   sudo npm run bench:stream [-- --tiny] [--seconds N] [--boots N] [--transports a,b]
+ *                             [--resolutions WxH,...] [--motions low,full]
  *
  * Needs the images of the test command's offline stage (chrome-selkies and stream-probe; build them
  * with `sudo scripts/offline-images.sh --only chrome-selkies --no-tests`). Writes
@@ -33,6 +36,9 @@ const PROBE_IMAGE = offlineReference("stream-probe");
 
 export type Transport = "websockets" | "webrtc" | "novnc";
 export const TRANSPORTS: readonly Transport[] = ["websockets", "webrtc", "novnc"];
+/** How much of the clock page's picture changes each frame (see scripts/bench/clock.html). */
+export type Motion = "low" | "full";
+export const MOTIONS: readonly Motion[] = ["low", "full"];
 
 /** What the issue of this benchmark asks for on 2 cores, software encoding. */
 export const TARGETS = {
@@ -47,6 +53,7 @@ export const TARGETS = {
 export interface RunFigures {
     resolution: string;
     transport: Transport;
+    motion: Motion;
     firstFrameSeconds: number[];
     fps?: number;
     latencyP50Ms?: number;
@@ -59,12 +66,13 @@ export interface RunFigures {
 interface Options {
     resolutions: string[];
     transports: Transport[];
+    motions: Motion[];
     boots: number;
     seconds: number;
 }
 
 function parseArgs(argv: string[]): Options {
-    const opts: Options = { resolutions: ["1280x720", "1920x1080"], transports: [...TRANSPORTS], boots: 3, seconds: 30 };
+    const opts: Options = { resolutions: ["1280x720", "1920x1080"], transports: [...TRANSPORTS], motions: [...MOTIONS], boots: 3, seconds: 30 };
     for (let i = 0; i < argv.length; i++) {
         const value = () => {
             const v = argv[++i];
@@ -73,7 +81,7 @@ function parseArgs(argv: string[]): Options {
         };
         switch (argv[i]) {
             case "--tiny":
-                Object.assign(opts, { resolutions: ["1280x720"], transports: ["websockets"], boots: 1, seconds: 3 });
+                Object.assign(opts, { resolutions: ["1280x720"], transports: ["websockets"], motions: ["low"], boots: 1, seconds: 3 });
                 break;
             case "--seconds":
                 opts.seconds = Number(value());
@@ -87,12 +95,16 @@ function parseArgs(argv: string[]): Options {
             case "--resolutions":
                 opts.resolutions = value().split(",");
                 break;
+            case "--motions":
+                opts.motions = value().split(",") as Motion[];
+                break;
             default:
-                throw new Error(`unknown argument ${argv[i]}; usage: npm run bench:stream [-- --tiny] [--seconds N] [--boots N] [--transports a,b] [--resolutions WxH,...]`);
+                throw new Error(`unknown argument ${argv[i]}; usage: npm run bench:stream [-- --tiny] [--seconds N] [--boots N] [--transports a,b] [--resolutions WxH,...] [--motions low,full]`);
         }
     }
     if (!(opts.seconds > 0) || !(opts.boots >= 1)) throw new Error("--seconds and --boots need positive numbers");
     for (const t of opts.transports) if (!TRANSPORTS.includes(t)) throw new Error(`--transports: ${t} is not one of ${TRANSPORTS.join(", ")}`);
+    for (const m of opts.motions) if (!MOTIONS.includes(m)) throw new Error(`--motions: ${m} is not one of ${MOTIONS.join(", ")}`);
     for (const r of opts.resolutions) if (!/^\d+x\d+$/.test(r)) throw new Error(`--resolutions: ${r} is not WIDTHxHEIGHT`);
     return opts;
 }
@@ -140,10 +152,10 @@ interface Sample {
 }
 
 /** One boot of the session with one client; measures the window when `measure` is set. */
-async function boot(env: NodeJS.ProcessEnv, work: string, resolution: string, transport: Transport, seconds: number, measure: boolean): Promise<RunFigures> {
+async function boot(env: NodeJS.ProcessEnv, work: string, resolution: string, transport: Transport, motion: Motion, seconds: number, measure: boolean): Promise<RunFigures> {
     const [width, height] = resolution.split("x");
     const name = `streamspace-bench-${process.pid}-${crypto.randomBytes(3).toString("hex")}`;
-    const figures: RunFigures = { resolution, transport, firstFrameSeconds: [] };
+    const figures: RunFigures = { resolution, transport, motion, firstFrameSeconds: [] };
     const password = crypto.randomBytes(12).toString("hex");
     fs.writeFileSync(path.join(work, "password"), password, { mode: 0o644 });
     fs.writeFileSync(path.join(work, "vnc-password"), password.slice(0, 8), { mode: 0o644 });
@@ -184,7 +196,7 @@ async function boot(env: NodeJS.ProcessEnv, work: string, resolution: string, tr
         const exited = new Promise<void>((resolve) => client!.on("close", () => resolve()));
         await waitHealthy(env, name, t0 + 120000);
         // The clock page in the session's browser: a second start of it hands the page to the running one.
-        podman(env, ["exec", name, "chromium", "--user-data-dir=/config/.config/chromium", "file:///bench/clock.html"], 30000);
+        podman(env, ["exec", name, "chromium", "--user-data-dir=/config/.config/chromium", `file:///bench/clock.html?motion=${motion}`], 30000);
         await exited;
         const line = stdout.trim().split("\n").pop() ?? "";
         const result = JSON.parse(line || "{}");
@@ -215,13 +227,13 @@ function cell(value: number | undefined, unit = ""): string {
 
 export function formatTable(runs: RunFigures[]): string {
     const rows = [
-        "| Screen | Transport | First frame (median) | fps | Latency p50 / p95 | Server CPU | Received |",
-        "|--------|-----------|----------------------|-----|-------------------|------------|------|",
+        "| Screen | Motion | Transport | First frame (median) | fps | Latency p50 / p95 | Server CPU | Received |",
+        "|--------|--------|-----------|----------------------|-----|-------------------|------------|------|",
     ];
     for (const r of runs) {
         const first = median(r.firstFrameSeconds);
         rows.push(
-            `| ${r.resolution} | ${r.transport} | ${first === undefined ? "—" : `${first.toFixed(1)} s (${r.firstFrameSeconds.length} boots)`} | ${cell(r.fps)} | ${cell(r.latencyP50Ms, " ms")} / ${cell(r.latencyP95Ms, " ms")} | ${cell(r.cpuCores, " cores")} | ${r.bytesPerSecond === undefined ? "—" : `${sizeText(r.bytesPerSecond, "—", 1)}/s`} |${r.error ? ` error: ${r.error}` : ""}`,
+            `| ${r.resolution} | ${r.motion} | ${r.transport} | ${first === undefined ? "—" : `${first.toFixed(1)} s (${r.firstFrameSeconds.length} boots)`} | ${cell(r.fps)} | ${cell(r.latencyP50Ms, " ms")} / ${cell(r.latencyP95Ms, " ms")} | ${cell(r.cpuCores, " cores")} | ${r.bytesPerSecond === undefined ? "—" : `${sizeText(r.bytesPerSecond, "—", 1)}/s`} |${r.error ? ` error: ${r.error}` : ""}`,
         );
     }
     return rows.join("\n");
@@ -233,11 +245,11 @@ export function checkTargets(runs: RunFigures[]): string[] {
         const first = median(r.firstFrameSeconds);
         const fpsTarget = TARGETS.fps[r.resolution];
         if (r.transport === "novnc") continue;
-        const label = `${r.resolution} ${r.transport}`;
+        const label = `${r.resolution} ${r.motion} motion ${r.transport}`;
         if (first !== undefined) lines.push(`${first <= TARGETS.firstFrameSeconds ? "met" : "missed"}: ${label} first frame ${first.toFixed(1)} s (target ≤ ${TARGETS.firstFrameSeconds} s)`);
         if (fpsTarget && r.fps !== undefined) lines.push(`${r.fps >= fpsTarget ? "met" : "missed"}: ${label} ${r.fps} fps (target ≥ ${fpsTarget})`);
         if (r.latencyP50Ms !== undefined) lines.push(`${r.latencyP50Ms <= TARGETS.latencyP50Ms && (r.latencyP95Ms ?? Infinity) <= TARGETS.latencyP95Ms ? "met" : "missed"}: ${label} latency ${r.latencyP50Ms} / ${r.latencyP95Ms} ms (target ≤ ${TARGETS.latencyP50Ms} / ${TARGETS.latencyP95Ms} ms)`);
-        const novnc = runs.find((n) => n.transport === "novnc" && n.resolution === r.resolution);
+        const novnc = runs.find((n) => n.transport === "novnc" && n.resolution === r.resolution && n.motion === r.motion);
         if (novnc?.fps !== undefined && r.fps !== undefined && novnc.cpuCores !== undefined && r.cpuCores !== undefined) {
             const ratio = novnc.fps > 0 ? r.fps / novnc.fps : Infinity;
             lines.push(`${ratio >= TARGETS.selkiesOverNovncFps && r.cpuCores <= novnc.cpuCores ? "met" : "missed"}: ${label} ${ratio === Infinity ? "∞" : ratio.toFixed(1)}× noVNC's fps at ${r.cpuCores} vs ${novnc.cpuCores} cores (target ≥ ${TARGETS.selkiesOverNovncFps}× at equal or lower CPU)`);
@@ -265,17 +277,19 @@ async function main(): Promise<void> {
     const started = Date.now();
     try {
         for (const resolution of opts.resolutions) {
-            for (const transport of opts.transports) {
-                const run: RunFigures = { resolution, transport, firstFrameSeconds: [] };
-                for (let i = 1; i <= opts.boots; i++) {
-                    const measure = i === opts.boots;
-                    process.stderr.write(`bench-stream: ${resolution} ${transport}, boot ${i}/${opts.boots}${measure ? `, ${opts.seconds} s window` : ""}\n`);
-                    const figures = await boot(env, work, resolution, transport, measure ? opts.seconds : 1, measure);
-                    run.firstFrameSeconds.push(...figures.firstFrameSeconds);
-                    if (figures.error) run.error = figures.error;
-                    if (measure) Object.assign(run, { ...figures, firstFrameSeconds: run.firstFrameSeconds, error: run.error });
+            for (const motion of opts.motions) {
+                for (const transport of opts.transports) {
+                    const run: RunFigures = { resolution, transport, motion, firstFrameSeconds: [] };
+                    for (let i = 1; i <= opts.boots; i++) {
+                        const measure = i === opts.boots;
+                        process.stderr.write(`bench-stream: ${resolution} ${motion} motion ${transport}, boot ${i}/${opts.boots}${measure ? `, ${opts.seconds} s window` : ""}\n`);
+                        const figures = await boot(env, work, resolution, transport, motion, measure ? opts.seconds : 1, measure);
+                        run.firstFrameSeconds.push(...figures.firstFrameSeconds);
+                        if (figures.error) run.error = figures.error;
+                        if (measure) Object.assign(run, { ...figures, firstFrameSeconds: run.firstFrameSeconds, error: run.error });
+                    }
+                    runs.push(run);
                 }
-                runs.push(run);
             }
         }
     } finally {
