@@ -60,6 +60,8 @@ export interface RunFigures {
     latencyP95Ms?: number;
     cpuCores?: number;
     bytesPerSecond?: number;
+    /** Where the session's CPU went over the window: cores per process name, the busiest first. */
+    profile?: { process: string; cores: number }[];
     error?: string;
 }
 
@@ -149,6 +151,33 @@ async function waitHealthy(env: NodeJS.ProcessEnv, name: string, deadline: numbe
 interface Sample {
     at: number;
     cpu: number;
+    /** CPU clock ticks (user + system) per process name inside the session. */
+    ticks: Map<string, number>;
+}
+
+/** The CPU time of every process in the container, in clock ticks, summed by process name. */
+function processTicks(env: NodeJS.ProcessEnv, name: string): Map<string, number> {
+    const ticks = new Map<string, number>();
+    const r = spawnSync("podman", ["exec", name, "sh", "-c", "cat /proc/[0-9]*/stat 2>/dev/null"], { env, encoding: "utf8", timeout: 10000 });
+    for (const line of (r.stdout ?? "").split("\n")) {
+        // pid (comm) state ... utime stime: the name may hold spaces, so split after its ')'.
+        const m = /^\d+ \((.*)\) (.*)$/.exec(line);
+        if (!m) continue;
+        const fields = m[2].split(" ");
+        const used = Number(fields[11]) + Number(fields[12]);
+        if (Number.isFinite(used)) ticks.set(m[1], (ticks.get(m[1]) ?? 0) + used);
+    }
+    return ticks;
+}
+
+/** Cores per process name between two samples, the busiest first, those under 0.02 cores left out. */
+export function profileBetween(a: { at: number; ticks: Map<string, number> }, b: { at: number; ticks: Map<string, number> }, ticksPerSecond = 100): { process: string; cores: number }[] {
+    const seconds = (b.at - a.at) / 1000;
+    if (!(seconds > 0)) return [];
+    return [...b.ticks]
+        .map(([process, t]) => ({ process, cores: Math.round(((t - (a.ticks.get(process) ?? 0)) / ticksPerSecond / seconds) * 100) / 100 }))
+        .filter((p) => p.cores >= 0.02)
+        .sort((x, y) => y.cores - x.cores || (x.process < y.process ? -1 : 1));
 }
 
 /** One boot of the session with one client; measures the window when `measure` is set. */
@@ -187,7 +216,7 @@ async function boot(env: NodeJS.ProcessEnv, work: string, resolution: string, tr
         let stdout = "";
         let stderr = "";
         const samples: Sample[] = [];
-        const sample = () => samples.push({ at: Date.now(), cpu: cpuNanoseconds(env, name) });
+        const sample = () => samples.push({ at: Date.now(), cpu: cpuNanoseconds(env, name), ticks: processTicks(env, name) });
         client.stdout!.on("data", (d) => (stdout += d));
         client.stderr!.on("data", (d) => {
             stderr += d;
@@ -209,6 +238,7 @@ async function boot(env: NodeJS.ProcessEnv, work: string, resolution: string, tr
             if (samples.length >= 2) {
                 const [a, b] = [samples[0], samples[samples.length - 1]];
                 figures.cpuCores = Math.round(((b.cpu - a.cpu) / ((b.at - a.at) * 1e6)) * 100) / 100;
+                figures.profile = profileBetween(a, b);
             }
             figures.bytesPerSecond = result.bytesPerSecond;
         }
@@ -237,6 +267,13 @@ export function formatTable(runs: RunFigures[]): string {
         );
     }
     return rows.join("\n");
+}
+
+/** One line per measured run: where the session's CPU went, the busiest processes first. */
+export function formatProfiles(runs: RunFigures[]): string[] {
+    return runs
+        .filter((r) => r.profile && r.profile.length > 0)
+        .map((r) => `- ${r.resolution} ${r.motion} motion ${r.transport}: ${r.profile!.slice(0, 6).map((p) => `${p.process} ${p.cores}`).join(", ")}`);
 }
 
 export function checkTargets(runs: RunFigures[]): string[] {
@@ -311,6 +348,9 @@ async function main(): Promise<void> {
         `chrome-selkies (Chromium), software encoding, on ${machine.cpus} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB; ${opts.seconds} s windows, ${opts.boots} boot(s) each; took ${Math.round((Date.now() - started) / 1000)} s.`,
         "",
         table,
+        "",
+        "Where the session's CPU went over each window (cores, per process name):",
+        ...formatProfiles(runs),
         "",
         sizeTable(sizes, baseline),
         "",

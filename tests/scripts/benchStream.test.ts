@@ -1,7 +1,7 @@
 /** scripts/bench-stream.ts: the arithmetic and the report of the streaming benchmark (its real runs happen in the test command's bench-stream stage). */
 import { strict as assert } from "assert";
 import * as path from "path";
-import { RunFigures, checkTargets, formatTable, median, percentile } from "../../scripts/bench-stream";
+import { RunFigures, checkTargets, formatProfiles, formatTable, median, percentile, profileBetween } from "../../scripts/bench-stream";
 import { strictJsProblems } from "../checkJs";
 import { ROOT } from "../harness";
 
@@ -48,6 +48,22 @@ describe("scripts/bench-stream.ts", () => {
         assert.equal(rows.length, 4);
         assert.equal(rows[2], "| 1280x720 | low | websockets | 4.2 s (3 boots) | 58 | 40 ms / 70 ms | 0.4 cores | 52 kB/s |");
         assert.equal(rows[3], "| 1280x720 | low | novnc | — | — | — / — | — | — | error: client: no clock row");
+    });
+
+    it("says where the session's CPU went: cores per process over the window, busiest first, idle ones left out", () => {
+        const a = { at: 0, ticks: new Map([["selkies", 1000], ["chromium", 500], ["Xvfb", 100], ["nginx", 7]]) };
+        const b = { at: 10_000, ticks: new Map([["selkies", 1850], ["chromium", 1100], ["Xvfb", 300], ["nginx", 8], ["sh", 40]]) };
+        const profile = profileBetween(a, b);
+        assert.deepEqual(profile, [
+            { process: "selkies", cores: 0.85 },
+            { process: "chromium", cores: 0.6 },
+            { process: "Xvfb", cores: 0.2 },
+            { process: "sh", cores: 0.04 },
+        ]);
+        assert.deepEqual(formatProfiles([run({ resolution: "1920x1080", motion: "full", profile }), run({ transport: "novnc" })]), [
+            "- 1920x1080 full motion websockets: selkies 0.85, chromium 0.6, Xvfb 0.2, sh 0.04",
+        ]);
+        assert.deepEqual(profileBetween(a, { ...b, at: 0 }), []);
     });
 
     it("its client, which runs in the stream-probe image without a build step, type-checks as strict JavaScript", () => {
