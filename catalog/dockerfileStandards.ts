@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
-import { DockerfileParser, Instruction } from "dockerfile-ast";
+import { DockerfileParser, From, Instruction } from "dockerfile-ast";
 import { HEALTHCHECK_OPTIONS, REQUIRED_LABELS, SELKIES_ENV, STANDARD_ENV, STANDARD_PORTS } from "./imageStandard";
 import { REPO_ROOT, loadCatalog } from "./index";
 
@@ -101,10 +101,22 @@ function argDefault(instructions: Instruction[], name: string): { found: boolean
     return { found: false };
 }
 
+/** Records a violation of one rule at a 1-based line. */
+type Report = (at: number, rule: RuleId, message: string) => void;
+
+/** What the walk over the instructions gathers from the final stage for the checks that follow it. */
+interface FinalStage {
+    /** Line of the final HEALTHCHECK, or of the final FROM when there is none. */
+    healthcheckLine: number;
+    labels: Map<string, { value: string; line: number }>;
+    /** Names of the build arguments the final stage declares. */
+    args: Set<string>;
+}
+
 /** Checks one Dockerfile against the standard; returns the violations and what its final stage provides. */
 export function checkDockerfile(file: string, content: string, opts: CheckOptions = {}): { violations: Violation[]; facts: StageFacts } {
     const violations: Violation[] = [];
-    const report = (at: number, rule: RuleId, message: string): void => {
+    const report: Report = (at, rule, message) => {
         violations.push({ file, line: at, rule, message });
     };
     const dockerfile = DockerfileParser.parse(content);
@@ -115,7 +127,24 @@ export function checkDockerfile(file: string, content: string, opts: CheckOption
         return { violations, facts: { exposed: new Set(), env: new Map(), packages: new Set() } };
     }
 
-    // pinned-base: every FROM names a digest, an earlier stage, or BASE_IMAGE (pinned default or catalog child).
+    checkPinnedBases(froms, instructions, opts, report);
+
+    const finalFrom = froms[froms.length - 1];
+    const finalLine = line(finalFrom);
+    const facts = inheritedFacts(opts);
+    const final = walkInstructions(instructions, finalFrom, facts, report);
+
+    checkRequiredLabels(final, finalLine, report);
+    checkHealthcheck(facts, final.healthcheckLine, report);
+    checkExposedPorts(facts, opts, finalLine, report);
+    checkNonRootUser(facts, finalLine, report);
+    checkStandardEnv(facts, opts, finalLine, report);
+
+    return { violations, facts };
+}
+
+/** pinned-base: every FROM names a digest, an earlier stage, or BASE_IMAGE (pinned default or catalog child). */
+function checkPinnedBases(froms: From[], instructions: Instruction[], opts: CheckOptions, report: Report): void {
     const stages = new Set<string>();
     const initialArgs = instructions.filter((i) => i.getRange().start.line < froms[0].getRange().start.line);
     for (const from of froms) {
@@ -140,11 +169,11 @@ export function checkDockerfile(file: string, content: string, opts: CheckOption
         const stage = from.getBuildStage();
         if (stage) stages.add(stage);
     }
+}
 
-    const finalFrom = froms[froms.length - 1];
-    const finalLine = line(finalFrom);
-    const finalStage = instructions.filter((i) => i.getRange().start.line >= finalFrom.getRange().start.line);
-    const facts: StageFacts = {
+/** The final stage's facts before its own instructions: a copy of what the catalog base provides. */
+function inheritedFacts(opts: CheckOptions): StageFacts {
+    return {
         healthcheck: opts.inherited?.healthcheck,
         exposed: new Set(opts.inherited?.exposed ?? []),
         env: new Map(opts.inherited?.env ?? []),
@@ -152,112 +181,145 @@ export function checkDockerfile(file: string, content: string, opts: CheckOption
         packages: new Set(opts.inherited?.packages ?? []),
         aptPlaceholders: opts.inherited?.aptPlaceholders,
     };
+}
+
+/**
+ * Walks every instruction: checks the RUN and ADD instructions of every stage, and records what the
+ * final stage (from finalFrom on) provides into facts; returns what the later checks need of it.
+ */
+function walkInstructions(instructions: Instruction[], finalFrom: From, facts: StageFacts, report: Report): FinalStage {
+    const finalLine = line(finalFrom);
+    const finalStage = instructions.filter((i) => i.getRange().start.line >= finalFrom.getRange().start.line);
     // Per stage: whether the placeholder package is in place before the next RUN.
     let placeholders = false;
-    let healthcheckLine = finalLine;
-    const labels = new Map<string, { value: string; line: number }>();
-    const finalArgs = new Set<string>();
-
+    const final: FinalStage = { healthcheckLine: finalLine, labels: new Map(), args: new Set() };
     for (const i of instructions) {
         const keyword = i.getKeyword();
         const text = i.getArgumentsContent() ?? "";
         const inFinal = finalStage.includes(i);
         if (keyword === "FROM") placeholders = line(i) === finalLine && facts.aptPlaceholders === true;
         if (keyword === "RUN") {
-            // apt-through-placeholders: an earlier RUN of this stage (or the base) installed them.
-            if (placeholders && APT_INSTALL.test(text)) {
-                report(line(i), "apt-through-placeholders", `apt-get install here would take the base's placeholder package at its word and leave out libraries a new package needs; use \`${APT_HELPER} <packages>\` (images/README.md, "Adding an image")`);
-            }
-            if (new RegExp(`\\b${APT_HELPER}\\s+--placeholders\\b`).test(text)) {
-                placeholders = true;
-                if (inFinal) facts.aptPlaceholders = true;
-            }
-            // apt-cache-cleaned and verified-downloads apply to every stage.
-            const packages = aptPackages(text);
-            if (packages.length > 0 || APT_INSTALL.test(text) || text.includes(APT_HELPER)) {
-                if (!/rm -rf \/var\/lib\/apt\/lists\/\*/.test(text)) {
-                    report(line(i), "apt-cache-cleaned", "apt installs here but the same RUN does not end with `rm -rf /var/lib/apt/lists/*`");
-                }
-                if (inFinal) packages.forEach((p) => facts.packages.add(p));
-            }
-            if (/\b(curl|wget)\b[^&|;]*\bhttps?:\/\//.test(text) || /\b(curl|wget)\b[^&|;]*\$\{?[A-Z_]*URL/.test(text)) {
-                const verified = /sha256sum\s+(-c|--check)\b/.test(text) || SIGNING_KEY_IMPORT.test(text);
-                if (!verified) {
-                    report(line(i), "verified-downloads", `downloads with curl/wget without \`sha256sum --check\` of a pinned sum (for an apt signing key: \`${SIGNING_KEY_HELPER} FILE|URL FINGERPRINT KEYRING\`)`);
-                }
-            }
-            if (WHOLE_FILE_KEY_IMPORT.test(text)) {
-                report(line(i), "verified-downloads", `imports every key of a file into a keyring, so apt would also trust any key beside the vendor's; use \`${SIGNING_KEY_HELPER} FILE|URL FINGERPRINT KEYRING\`, which keeps only the key with the published fingerprint`);
-            }
+            placeholders = checkRun(i, text, inFinal, placeholders, facts, report);
         } else if (keyword === "ADD") {
-            const remote = i.getArguments().some((a) => /^https?:\/\//.test(a.getValue()));
-            const flags = (i as unknown as { getFlags(): { getName(): string }[] }).getFlags();
-            if (remote && !flags.some((f) => f.getName() === "checksum")) {
-                report(line(i), "verified-downloads", "ADD of a URL without --checksum=sha256:<sum>");
-            }
+            checkAdd(i, report);
         }
-        if (!inFinal) continue;
-        if (keyword === "ARG") {
-            for (const a of i.getArguments()) finalArgs.add(a.getValue().split("=")[0]);
-        } else if (keyword === "LABEL" || keyword === "ENV") {
-            const props = (i as unknown as { getProperties(): { getName(): string; getValue(): string | null }[] }).getProperties();
-            for (const p of props) {
-                if (keyword === "LABEL") labels.set(p.getName(), { value: p.getValue() ?? "", line: line(i) });
-                else facts.env.set(p.getName(), p.getValue() ?? "");
-            }
-        } else if (keyword === "EXPOSE") {
-            for (const a of i.getArguments()) {
-                const port = Number(a.getValue().split("/")[0]);
-                if (Number.isInteger(port)) facts.exposed.add(port);
-            }
-        } else if (keyword === "USER") {
-            facts.user = text.trim();
-        } else if (keyword === "HEALTHCHECK") {
-            healthcheckLine = line(i);
-            const flags = (i as unknown as { getFlags(): { getName(): string; getValue(): string | null }[] }).getFlags();
-            const options: Record<string, string> = {};
-            for (const f of flags) options[f.getName()] = f.getValue() ?? "";
-            const args = i.getArguments().map((a) => a.getValue());
-            facts.healthcheck = args[0]?.toUpperCase() === "NONE" ? undefined : { options, command: args.slice(1).join(" ") };
+        if (inFinal) recordFinalInstruction(i, keyword, text, facts, final);
+    }
+    return final;
+}
+
+/**
+ * Checks one RUN (apt-through-placeholders, apt-cache-cleaned, verified-downloads) and records the
+ * packages a RUN of the final stage installs; returns whether the placeholder package is in place after it.
+ */
+function checkRun(i: Instruction, text: string, inFinal: boolean, placeholders: boolean, facts: StageFacts, report: Report): boolean {
+    // apt-through-placeholders: an earlier RUN of this stage (or the base) installed them.
+    if (placeholders && APT_INSTALL.test(text)) {
+        report(line(i), "apt-through-placeholders", `apt-get install here would take the base's placeholder package at its word and leave out libraries a new package needs; use \`${APT_HELPER} <packages>\` (images/README.md, "Adding an image")`);
+    }
+    if (new RegExp(`\\b${APT_HELPER}\\s+--placeholders\\b`).test(text)) {
+        placeholders = true;
+        if (inFinal) facts.aptPlaceholders = true;
+    }
+    // apt-cache-cleaned and verified-downloads apply to every stage.
+    const packages = aptPackages(text);
+    if (packages.length > 0 || APT_INSTALL.test(text) || text.includes(APT_HELPER)) {
+        if (!/rm -rf \/var\/lib\/apt\/lists\/\*/.test(text)) {
+            report(line(i), "apt-cache-cleaned", "apt installs here but the same RUN does not end with `rm -rf /var/lib/apt/lists/*`");
+        }
+        if (inFinal) packages.forEach((p) => facts.packages.add(p));
+    }
+    if (/\b(curl|wget)\b[^&|;]*\bhttps?:\/\//.test(text) || /\b(curl|wget)\b[^&|;]*\$\{?[A-Z_]*URL/.test(text)) {
+        const verified = /sha256sum\s+(-c|--check)\b/.test(text) || SIGNING_KEY_IMPORT.test(text);
+        if (!verified) {
+            report(line(i), "verified-downloads", `downloads with curl/wget without \`sha256sum --check\` of a pinned sum (for an apt signing key: \`${SIGNING_KEY_HELPER} FILE|URL FINGERPRINT KEYRING\`)`);
         }
     }
+    if (WHOLE_FILE_KEY_IMPORT.test(text)) {
+        report(line(i), "verified-downloads", `imports every key of a file into a keyring, so apt would also trust any key beside the vendor's; use \`${SIGNING_KEY_HELPER} FILE|URL FINGERPRINT KEYRING\`, which keeps only the key with the published fingerprint`);
+    }
+    return placeholders;
+}
 
-    // required-labels: set in this file's final stage, each from its declared OCI_* argument.
+/** verified-downloads: an ADD of a URL carries its checksum. */
+function checkAdd(i: Instruction, report: Report): void {
+    const remote = i.getArguments().some((a) => /^https?:\/\//.test(a.getValue()));
+    const flags = (i as unknown as { getFlags(): { getName(): string }[] }).getFlags();
+    if (remote && !flags.some((f) => f.getName() === "checksum")) {
+        report(line(i), "verified-downloads", "ADD of a URL without --checksum=sha256:<sum>");
+    }
+}
+
+/** Records what one instruction of the final stage provides: arguments, labels, ENV, ports, user, health check. */
+function recordFinalInstruction(i: Instruction, keyword: string, text: string, facts: StageFacts, final: FinalStage): void {
+    if (keyword === "ARG") {
+        for (const a of i.getArguments()) final.args.add(a.getValue().split("=")[0]);
+    } else if (keyword === "LABEL" || keyword === "ENV") {
+        const props = (i as unknown as { getProperties(): { getName(): string; getValue(): string | null }[] }).getProperties();
+        for (const p of props) {
+            if (keyword === "LABEL") final.labels.set(p.getName(), { value: p.getValue() ?? "", line: line(i) });
+            else facts.env.set(p.getName(), p.getValue() ?? "");
+        }
+    } else if (keyword === "EXPOSE") {
+        for (const a of i.getArguments()) {
+            const port = Number(a.getValue().split("/")[0]);
+            if (Number.isInteger(port)) facts.exposed.add(port);
+        }
+    } else if (keyword === "USER") {
+        facts.user = text.trim();
+    } else if (keyword === "HEALTHCHECK") {
+        final.healthcheckLine = line(i);
+        const flags = (i as unknown as { getFlags(): { getName(): string; getValue(): string | null }[] }).getFlags();
+        const options: Record<string, string> = {};
+        for (const f of flags) options[f.getName()] = f.getValue() ?? "";
+        const args = i.getArguments().map((a) => a.getValue());
+        facts.healthcheck = args[0]?.toUpperCase() === "NONE" ? undefined : { options, command: args.slice(1).join(" ") };
+    }
+}
+
+/** required-labels: set in this file's final stage, each from its declared OCI_* argument. */
+function checkRequiredLabels(final: FinalStage, finalLine: number, report: Report): void {
     for (const { label, arg } of REQUIRED_LABELS) {
-        const set = labels.get(label);
+        const set = final.labels.get(label);
         const expected = [`\${${arg}}`, `$${arg}`];
         if (!set) {
             report(finalLine, "required-labels", `the final stage does not set the label ${label} (LABEL ${label}="\${${arg}}")`);
         } else if (!expected.includes(set.value)) {
             report(set.line, "required-labels", `label ${label} is "${set.value}"; set it from the catalog's build argument: "\${${arg}}"`);
-        } else if (!finalArgs.has(arg)) {
+        } else if (!final.args.has(arg)) {
             report(set.line, "required-labels", `label ${label} uses \${${arg}} but the final stage does not declare ARG ${arg}, so the label would be empty`);
         }
     }
+}
 
-    // healthcheck: present, standard timings, its tool installed.
+/** healthcheck: present, standard timings, its tool installed. */
+function checkHealthcheck(facts: StageFacts, healthcheckLine: number, report: Report): void {
     if (!facts.healthcheck) {
         report(healthcheckLine, "healthcheck", "no HEALTHCHECK (or HEALTHCHECK NONE)");
-    } else {
-        for (const [option, value] of Object.entries(HEALTHCHECK_OPTIONS)) {
-            const actual = facts.healthcheck.options[option];
-            if (actual !== value) {
-                report(healthcheckLine, "healthcheck", `HEALTHCHECK --${option} is ${actual === undefined ? "missing" : actual}; the standard is --${option}=${value}`);
-            }
-        }
-        const tool = words(facts.healthcheck.command)[0];
-        if ((tool === "curl" || tool === "wget") && !facts.packages.has(tool)) {
-            report(healthcheckLine, "healthcheck", `HEALTHCHECK calls ${tool}, which no apt-get install of this image (or its base) installs`);
+        return;
+    }
+    for (const [option, value] of Object.entries(HEALTHCHECK_OPTIONS)) {
+        const actual = facts.healthcheck.options[option];
+        if (actual !== value) {
+            report(healthcheckLine, "healthcheck", `HEALTHCHECK --${option} is ${actual === undefined ? "missing" : actual}; the standard is --${option}=${value}`);
         }
     }
+    const tool = words(facts.healthcheck.command)[0];
+    if ((tool === "curl" || tool === "wget") && !facts.packages.has(tool)) {
+        report(healthcheckLine, "healthcheck", `HEALTHCHECK calls ${tool}, which no apt-get install of this image (or its base) installs`);
+    }
+}
 
-    // expose-ports
+/** expose-ports: a session image exposes every standard port (a tool image none in particular). */
+function checkExposedPorts(facts: StageFacts, opts: CheckOptions, finalLine: number, report: Report): void {
     const missingPorts = opts.tool ? [] : STANDARD_PORTS.filter((p) => !facts.exposed.has(p.port));
     if (missingPorts.length > 0) {
         report(finalLine, "expose-ports", `the image does not EXPOSE ${missingPorts.map((p) => `${p.port} (${p.name})`).join(", ")}`);
     }
+}
 
-    // non-root-user
+/** non-root-user: the final USER is a numeric uid other than 0. */
+function checkNonRootUser(facts: StageFacts, finalLine: number, report: Report): void {
     const uid = facts.user?.split(":")[0];
     if (uid === undefined) {
         report(finalLine, "non-root-user", "no USER: the image would run as root; end with USER 1000:1000");
@@ -266,8 +328,10 @@ export function checkDockerfile(file: string, content: string, opts: CheckOption
     } else if (!/^[0-9]+$/.test(uid)) {
         report(finalLine, "non-root-user", `USER ${facts.user} is a name; use the numeric uid so Kubernetes runAsNonRoot can verify it`);
     }
+}
 
-    // standard-env
+/** standard-env: ENV sets the standard variables (and a Selkies image's Selkies variables) to their defaults. */
+function checkStandardEnv(facts: StageFacts, opts: CheckOptions, finalLine: number, report: Report): void {
     const envStandard = [...(opts.tool ? [] : STANDARD_ENV), ...(opts.selkies ? SELKIES_ENV : [])].filter((e) => e.default !== undefined);
     for (const e of envStandard) {
         const actual = facts.env.get(e.name);
@@ -275,8 +339,6 @@ export function checkDockerfile(file: string, content: string, opts: CheckOption
             report(finalLine, "standard-env", `ENV ${e.name} is ${actual === undefined ? "not set" : `"${actual}"`}; the standard default is ${e.name}=${e.default}`);
         }
     }
-
-    return { violations, facts };
 }
 
 /**

@@ -76,6 +76,9 @@ export function pullRequestChecks(root: string = ROOT): string[] | undefined {
 
 const list = (values: readonly string[]) => `[${values.join(",")}]`;
 
+/** A config value, or undefined when it is unset or empty. */
+const setValue = (value: string | undefined) => (value === undefined || value === "" ? undefined : value);
+
 export const githubSection = defineSection({
     keys: {
         githubEnabled: boolean().default(false),
@@ -116,43 +119,18 @@ export const githubSection = defineSection({
         githubAwsRegion: "AWS region of the workflows' sessions (Actions variable AWS_REGION).",
     },
     build(v, ctx): GithubConfig {
-        const set = (value: string | undefined) => (value === undefined || value === "" ? undefined : value);
-        const repository = set(v.githubRepository);
+        const repository = setValue(v.githubRepository);
         const [, owner = "", name = ""] = (repository && repositoryPattern.exec(repository)) || [];
-        const reviewers: GithubReviewers = { users: [], teams: [] };
-        for (const entry of v.githubProdReviewers) {
-            const team = teamPattern.exec(entry);
-            const user = userPattern.exec(entry);
-            if (team) reviewers.teams.push(team[2]);
-            else if (user) reviewers.users.push(user[1]);
-        }
+        const reviewers = prodReviewers(v.githubProdReviewers);
         // Every Environment the component creates: one per stack, and the previews'.
         const allEnvironments = [...v.githubEnvironments, PREVIEW_ENVIRONMENT];
         const environmentSecrets: GithubConfig["environmentSecrets"] = {};
         const environmentVariables: GithubConfig["environmentVariables"] = {};
         for (const env of allEnvironments) {
-            const secrets: GithubConfig["environmentSecrets"][string] = {};
-            const token = set(v.githubPulumiAccessTokens[env]);
-            const passphrase = v.githubPulumiConfigPassphrases[env];
-            if (token) secrets.PULUMI_ACCESS_TOKEN = pulumi.secret(token);
-            // An empty passphrase is a real passphrase (the dev stack's); only an unset entry is left out.
-            if (passphrase !== undefined) secrets.PULUMI_CONFIG_PASSPHRASE = pulumi.secret(passphrase);
-            environmentSecrets[env] = secrets;
-            const variables: GithubConfig["environmentVariables"][string] = {};
-            const identity: [EnvironmentVariableName, string | undefined][] = [
-                ["AWS_ROLE_ARN", set(v.githubAwsRoleArns[env])],
-                ["GCP_WORKLOAD_IDENTITY_PROVIDER", set(v.githubGcpWorkloadIdentityProviders[env])],
-                ["GCP_SERVICE_ACCOUNT", set(v.githubGcpServiceAccounts[env])],
-            ];
-            for (const [key, value] of identity) if (value !== undefined) variables[key] = value;
-            environmentVariables[env] = variables;
+            environmentSecrets[env] = environmentSecretsOf(v, env);
+            environmentVariables[env] = environmentVariablesOf(v, env);
         }
-        const variables: GithubConfig["variables"] = { DEPLOY_STACK: v.githubDeployStack };
-        const optionalVariables: [ActionsVariableName, string | undefined][] = [
-            ["PULUMI_BACKEND_URL", set(v.githubPulumiBackendUrl)],
-            ["AWS_REGION", set(v.githubAwsRegion)],
-        ];
-        for (const [key, value] of optionalVariables) if (value !== undefined) variables[key] = value;
+        const variables = actionsVariables(v);
 
         const config: GithubConfig = {
             enabled: v.githubEnabled,
@@ -169,104 +147,170 @@ export const githubSection = defineSection({
         // The keys below only matter to the stack that manages the repository.
         if (!v.githubEnabled) return config;
 
-        if (!repository) {
-            ctx.problem({ key: "githubRepository", message: "githubEnabled is on: name the repository to manage as owner/name" });
-        } else if (!owner) {
-            ctx.problem({
-                key: "githubRepository",
-                value: repository,
-                message: "expected owner/name, e.g. streamspace-dev/streamspace-images (owner: letters, digits and single hyphens; name: letters, digits, '.', '_', '-')",
-            });
-        }
-
+        checkRepository(ctx, repository, owner);
         const stacks = repositoryStacks();
-        const unknown = v.githubEnvironments.filter((s) => !stacks.includes(s));
-        if (unknown.length > 0) {
-            const known = v.githubEnvironments.filter((s) => stacks.includes(s));
-            ctx.problem({
-                key: "githubEnvironments",
-                value: v.githubEnvironments,
-                message: `${unknown.map((s) => `'${s}'`).join(", ")} ${unknown.length === 1 ? "is not a stack" : "are not stacks"} of this repository; environments are named after stacks, and the stacks are: ${stacks.join(", ")} (one per Pulumi.<stack>.yaml)`,
-                fix: `pulumi config set githubEnvironments '${list(known.length > 0 ? known : ["staging", PROD_ENVIRONMENT])}' --stack ${ctx.stack}`,
-            });
-        }
-        if (v.githubEnvironments.includes(ctx.stack)) {
-            ctx.problem({
-                key: "githubEnabled",
-                value: v.githubEnabled,
-                message: `stack '${ctx.stack}' is one of githubEnvironments: a stack must not manage the credentials its own updates run with. Manage the repository from a separate stack (see docs/ci-and-releases.md, "One-time bootstrap")`,
-                fix: `pulumi config set githubEnabled false --stack ${ctx.stack}  (and: pulumi stack init bootstrap)`,
-            });
-        }
-
-        const malformed = v.githubProdReviewers.filter((r) => !teamPattern.test(r) && !userPattern.test(r));
-        if (malformed.length > 0) {
-            ctx.problem({
-                key: "githubProdReviewers",
-                value: v.githubProdReviewers,
-                message: `${malformed.map((r) => `'${r}'`).join(", ")}: expected a user login (octocat) or a team as org/team-slug`,
-            });
-        }
-        const teamsElsewhere = v.githubProdReviewers.filter((r) => {
-            const team = teamPattern.exec(r);
-            return team !== null && owner !== "" && team[1].toLowerCase() !== owner.toLowerCase();
-        });
-        if (teamsElsewhere.length > 0) {
-            ctx.problem({
-                key: "githubProdReviewers",
-                value: v.githubProdReviewers,
-                message: `${teamsElsewhere.map((r) => `'${r}'`).join(", ")}: only teams of the repository's organisation '${owner}' can review its deployments`,
-            });
-        }
-        if (v.githubEnvironments.includes(PROD_ENVIRONMENT) && v.githubProdReviewers.length === 0) {
-            ctx.problem({
-                key: "githubProdReviewers",
-                value: v.githubProdReviewers,
-                message: `the '${PROD_ENVIRONMENT}' environment needs at least one required reviewer, so that no release reaches production unapproved`,
-            });
-        }
-
-        if (v.githubDeployStack === PROD_ENVIRONMENT) {
-            ctx.problem({
-                key: "githubDeployStack",
-                value: v.githubDeployStack,
-                message: `'${PROD_ENVIRONMENT}' is updated by release tags after review; pushes to main must deploy another stack`,
-                fix: ctx.setCommand("githubDeployStack", "staging"),
-            });
-        } else if (!v.githubEnvironments.includes(v.githubDeployStack)) {
-            ctx.problem({
-                key: "githubDeployStack",
-                value: v.githubDeployStack,
-                message: `pushes to main update this stack inside its GitHub Environment, so it must be one of githubEnvironments (${v.githubEnvironments.join(", ") || "none"})`,
-                fix: ctx.setCommand("githubDeployStack", v.githubEnvironments.find((s) => s !== PROD_ENVIRONMENT && stacks.includes(s)) ?? "staging"),
-            });
-        }
-
-        const checks = pullRequestChecks();
-        if (v.githubRequiredChecks.length === 0) {
-            ctx.problem({
-                key: "githubRequiredChecks",
-                value: v.githubRequiredChecks,
-                message: "require at least the test and preview checks, or main accepts untested changes",
-            });
-        } else if (checks) {
-            const missing = v.githubRequiredChecks.filter((c) => !checks.includes(c));
-            if (missing.length > 0) {
-                ctx.problem({
-                    key: "githubRequiredChecks",
-                    value: v.githubRequiredChecks,
-                    message: `${missing.map((c) => `'${c}'`).join(", ")} ${missing.length === 1 ? "is" : "are"} not reported by ${PULL_REQUEST_WORKFLOW}, so every pull request would wait for ${missing.length === 1 ? "it" : "them"} forever; its checks are: ${checks.join(", ")}`,
-                    fix: `pulumi config set githubRequiredChecks '${list(v.githubRequiredChecks.filter((c) => checks.includes(c)))}' --stack ${ctx.stack}`,
-                });
-            }
-        }
-
+        checkEnvironmentStacks(v, ctx, stacks);
+        checkProdReviewers(v, ctx, owner);
+        checkDeployStack(v, ctx, stacks);
+        checkRequiredChecks(v, ctx);
         checkEnvironmentCredentials(v, ctx, allEnvironments);
         return config;
     },
 });
 
 type GithubValues = z.infer<z.ZodObject<(typeof githubSection)["keys"]>>;
+
+/** The prod reviewers, sorted into users and teams; malformed entries are left out. */
+function prodReviewers(entries: string[]): GithubReviewers {
+    const reviewers: GithubReviewers = { users: [], teams: [] };
+    for (const entry of entries) {
+        const team = teamPattern.exec(entry);
+        const user = userPattern.exec(entry);
+        if (team) reviewers.teams.push(team[2]);
+        else if (user) reviewers.users.push(user[1]);
+    }
+    return reviewers;
+}
+
+/** The secrets of one Environment: its Pulumi access token and passphrase, where set. */
+function environmentSecretsOf(v: GithubValues, env: string): GithubConfig["environmentSecrets"][string] {
+    const secrets: GithubConfig["environmentSecrets"][string] = {};
+    const token = setValue(v.githubPulumiAccessTokens[env]);
+    const passphrase = v.githubPulumiConfigPassphrases[env];
+    if (token) secrets.PULUMI_ACCESS_TOKEN = pulumi.secret(token);
+    // An empty passphrase is a real passphrase (the dev stack's); only an unset entry is left out.
+    if (passphrase !== undefined) secrets.PULUMI_CONFIG_PASSPHRASE = pulumi.secret(passphrase);
+    return secrets;
+}
+
+/** The variables of one Environment: its cloud identity, where set. */
+function environmentVariablesOf(v: GithubValues, env: string): GithubConfig["environmentVariables"][string] {
+    const variables: GithubConfig["environmentVariables"][string] = {};
+    const identity: [EnvironmentVariableName, string | undefined][] = [
+        ["AWS_ROLE_ARN", setValue(v.githubAwsRoleArns[env])],
+        ["GCP_WORKLOAD_IDENTITY_PROVIDER", setValue(v.githubGcpWorkloadIdentityProviders[env])],
+        ["GCP_SERVICE_ACCOUNT", setValue(v.githubGcpServiceAccounts[env])],
+    ];
+    for (const [key, value] of identity) if (value !== undefined) variables[key] = value;
+    return variables;
+}
+
+/** The repository's Actions variables: the deploy stack, and the backend and region where set. */
+function actionsVariables(v: GithubValues): GithubConfig["variables"] {
+    const variables: GithubConfig["variables"] = { DEPLOY_STACK: v.githubDeployStack };
+    const optionalVariables: [ActionsVariableName, string | undefined][] = [
+        ["PULUMI_BACKEND_URL", setValue(v.githubPulumiBackendUrl)],
+        ["AWS_REGION", setValue(v.githubAwsRegion)],
+    ];
+    for (const [key, value] of optionalVariables) if (value !== undefined) variables[key] = value;
+    return variables;
+}
+
+/** The repository is named, as owner/name. */
+function checkRepository(ctx: SectionContext, repository: string | undefined, owner: string): void {
+    if (!repository) {
+        ctx.problem({ key: "githubRepository", message: "githubEnabled is on: name the repository to manage as owner/name" });
+    } else if (!owner) {
+        ctx.problem({
+            key: "githubRepository",
+            value: repository,
+            message: "expected owner/name, e.g. streamspace-dev/streamspace-images (owner: letters, digits and single hyphens; name: letters, digits, '.', '_', '-')",
+        });
+    }
+}
+
+/** Every environment is named after a stack of the repository, and not after the managing stack itself. */
+function checkEnvironmentStacks(v: GithubValues, ctx: SectionContext, stacks: string[]): void {
+    const unknown = v.githubEnvironments.filter((s) => !stacks.includes(s));
+    if (unknown.length > 0) {
+        const known = v.githubEnvironments.filter((s) => stacks.includes(s));
+        ctx.problem({
+            key: "githubEnvironments",
+            value: v.githubEnvironments,
+            message: `${unknown.map((s) => `'${s}'`).join(", ")} ${unknown.length === 1 ? "is not a stack" : "are not stacks"} of this repository; environments are named after stacks, and the stacks are: ${stacks.join(", ")} (one per Pulumi.<stack>.yaml)`,
+            fix: `pulumi config set githubEnvironments '${list(known.length > 0 ? known : ["staging", PROD_ENVIRONMENT])}' --stack ${ctx.stack}`,
+        });
+    }
+    if (v.githubEnvironments.includes(ctx.stack)) {
+        ctx.problem({
+            key: "githubEnabled",
+            value: v.githubEnabled,
+            message: `stack '${ctx.stack}' is one of githubEnvironments: a stack must not manage the credentials its own updates run with. Manage the repository from a separate stack (see docs/ci-and-releases.md, "One-time bootstrap")`,
+            fix: `pulumi config set githubEnabled false --stack ${ctx.stack}  (and: pulumi stack init bootstrap)`,
+        });
+    }
+}
+
+/** The prod reviewers are users or teams of the repository's organisation, and prod has at least one. */
+function checkProdReviewers(v: GithubValues, ctx: SectionContext, owner: string): void {
+    const malformed = v.githubProdReviewers.filter((r) => !teamPattern.test(r) && !userPattern.test(r));
+    if (malformed.length > 0) {
+        ctx.problem({
+            key: "githubProdReviewers",
+            value: v.githubProdReviewers,
+            message: `${malformed.map((r) => `'${r}'`).join(", ")}: expected a user login (octocat) or a team as org/team-slug`,
+        });
+    }
+    const teamsElsewhere = v.githubProdReviewers.filter((r) => {
+        const team = teamPattern.exec(r);
+        return team !== null && owner !== "" && team[1].toLowerCase() !== owner.toLowerCase();
+    });
+    if (teamsElsewhere.length > 0) {
+        ctx.problem({
+            key: "githubProdReviewers",
+            value: v.githubProdReviewers,
+            message: `${teamsElsewhere.map((r) => `'${r}'`).join(", ")}: only teams of the repository's organisation '${owner}' can review its deployments`,
+        });
+    }
+    if (v.githubEnvironments.includes(PROD_ENVIRONMENT) && v.githubProdReviewers.length === 0) {
+        ctx.problem({
+            key: "githubProdReviewers",
+            value: v.githubProdReviewers,
+            message: `the '${PROD_ENVIRONMENT}' environment needs at least one required reviewer, so that no release reaches production unapproved`,
+        });
+    }
+}
+
+/** The stack pushes to main deploy is one of the environments, and not prod. */
+function checkDeployStack(v: GithubValues, ctx: SectionContext, stacks: string[]): void {
+    if (v.githubDeployStack === PROD_ENVIRONMENT) {
+        ctx.problem({
+            key: "githubDeployStack",
+            value: v.githubDeployStack,
+            message: `'${PROD_ENVIRONMENT}' is updated by release tags after review; pushes to main must deploy another stack`,
+            fix: ctx.setCommand("githubDeployStack", "staging"),
+        });
+    } else if (!v.githubEnvironments.includes(v.githubDeployStack)) {
+        ctx.problem({
+            key: "githubDeployStack",
+            value: v.githubDeployStack,
+            message: `pushes to main update this stack inside its GitHub Environment, so it must be one of githubEnvironments (${v.githubEnvironments.join(", ") || "none"})`,
+            fix: ctx.setCommand("githubDeployStack", v.githubEnvironments.find((s) => s !== PROD_ENVIRONMENT && stacks.includes(s)) ?? "staging"),
+        });
+    }
+}
+
+/** Main requires some checks, and only ones the pull-request workflow reports. */
+function checkRequiredChecks(v: GithubValues, ctx: SectionContext): void {
+    const checks = pullRequestChecks();
+    if (v.githubRequiredChecks.length === 0) {
+        ctx.problem({
+            key: "githubRequiredChecks",
+            value: v.githubRequiredChecks,
+            message: "require at least the test and preview checks, or main accepts untested changes",
+        });
+    } else if (checks) {
+        const missing = v.githubRequiredChecks.filter((c) => !checks.includes(c));
+        if (missing.length > 0) {
+            ctx.problem({
+                key: "githubRequiredChecks",
+                value: v.githubRequiredChecks,
+                message: `${missing.map((c) => `'${c}'`).join(", ")} ${missing.length === 1 ? "is" : "are"} not reported by ${PULL_REQUEST_WORKFLOW}, so every pull request would wait for ${missing.length === 1 ? "it" : "them"} forever; its checks are: ${checks.join(", ")}`,
+                fix: `pulumi config set githubRequiredChecks '${list(v.githubRequiredChecks.filter((c) => checks.includes(c)))}' --stack ${ctx.stack}`,
+            });
+        }
+    }
+}
 
 const PER_ENVIRONMENT_KEYS = [
     "githubPulumiAccessTokens",
@@ -276,15 +320,28 @@ const PER_ENVIRONMENT_KEYS = [
     "githubGcpServiceAccounts",
 ] as const;
 
+type PerEnvironmentKey = (typeof PER_ENVIRONMENT_KEYS)[number];
+
+/** `pulumi config set --path '<key>.<env>' <value>` for this stack, as a secret if asked. */
+function setPathCommand(ctx: SectionContext, key: string, env: string, value: string, secret = false): string {
+    return `pulumi config set --path '${key}.${env}' ${shellQuote(value)}${secret ? " --secret" : ""} --stack ${ctx.stack}`;
+}
+
 /**
  * The credentials of each Environment: every entry names an Environment the component creates;
  * each one can log in to its state; prod shares no token, role or service account with another
  * Environment, and the previews' Environment never holds prod's passphrase.
  */
 function checkEnvironmentCredentials(v: GithubValues, ctx: SectionContext, environments: string[]): void {
-    const setValue = (value: string | undefined) => (value === undefined || value === "" ? undefined : value);
-    const setPath = (key: string, env: string, value: string, secret = false) =>
-        `pulumi config set --path '${key}.${env}' ${shellQuote(value)}${secret ? " --secret" : ""} --stack ${ctx.stack}`;
+    checkEnvironmentNames(v, ctx, environments);
+    checkPulumiLogin(v, ctx, environments);
+    checkProdIsolation(v, ctx, environments);
+    checkIdentityFormats(v, ctx);
+    checkGcpPairs(v, ctx, environments);
+}
+
+/** No stack is named after the previews' Environment, and every per-Environment entry names an Environment. */
+function checkEnvironmentNames(v: GithubValues, ctx: SectionContext, environments: string[]): void {
     if (v.githubEnvironments.includes(PREVIEW_ENVIRONMENT)) {
         ctx.problem({
             key: "githubEnvironments",
@@ -302,32 +359,26 @@ function checkEnvironmentCredentials(v: GithubValues, ctx: SectionContext, envir
             });
         }
     }
+}
 
-    if (!setValue(v.githubPulumiBackendUrl)) {
-        const missing = environments.filter((env) => !setValue(v.githubPulumiAccessTokens[env]));
-        if (missing.length > 0) {
-            ctx.problem({
-                key: "githubPulumiAccessTokens",
-                message: `no Pulumi access token for ${missing.map((e) => `'${e}'`).join(", ")}: each Environment logs in with a token of its own (for '${PREVIEW_ENVIRONMENT}', one of a team that may only read the previewed stacks), or githubPulumiBackendUrl names a self-managed backend`,
-                fix: `${setPath("githubPulumiAccessTokens", missing[0], "<token>", true)}  (or: ${ctx.setCommand("githubPulumiBackendUrl")})`,
-            });
-        }
+/** Without a self-managed backend, every Environment has a Pulumi access token. */
+function checkPulumiLogin(v: GithubValues, ctx: SectionContext, environments: string[]): void {
+    if (setValue(v.githubPulumiBackendUrl)) return;
+    const missing = environments.filter((env) => !setValue(v.githubPulumiAccessTokens[env]));
+    if (missing.length > 0) {
+        ctx.problem({
+            key: "githubPulumiAccessTokens",
+            message: `no Pulumi access token for ${missing.map((e) => `'${e}'`).join(", ")}: each Environment logs in with a token of its own (for '${PREVIEW_ENVIRONMENT}', one of a team that may only read the previewed stacks), or githubPulumiBackendUrl names a self-managed backend`,
+            fix: `${setPathCommand(ctx, "githubPulumiAccessTokens", missing[0], "<token>", true)}  (or: ${ctx.setCommand("githubPulumiBackendUrl")})`,
+        });
     }
-    const sharedWithProd = (key: (typeof PER_ENVIRONMENT_KEYS)[number], what: string) => {
-        const prod = setValue(v[key][PROD_ENVIRONMENT]);
-        if (prod === undefined) return;
-        const sharing = environments.filter((env) => env !== PROD_ENVIRONMENT && v[key][env] === prod);
-        if (sharing.length > 0) {
-            ctx.problem({
-                key,
-                message: `'${PROD_ENVIRONMENT}' shares its ${what} with ${sharing.map((e) => `'${e}'`).join(", ")}: a job there could then update or read prod without prod's reviewers. Give '${PROD_ENVIRONMENT}' one of its own`,
-                fix: setPath(key, sharing[0], "<another value>", key === "githubPulumiAccessTokens" || key === "githubPulumiConfigPassphrases"),
-            });
-        }
-    };
-    sharedWithProd("githubPulumiAccessTokens", "Pulumi access token");
-    sharedWithProd("githubAwsRoleArns", "AWS role");
-    sharedWithProd("githubGcpServiceAccounts", "GCP service account");
+}
+
+/** Prod shares no token, role or service account with another Environment, nor its passphrase with the previews'. */
+function checkProdIsolation(v: GithubValues, ctx: SectionContext, environments: string[]): void {
+    checkSharedWithProd(v, ctx, environments, "githubPulumiAccessTokens", "Pulumi access token");
+    checkSharedWithProd(v, ctx, environments, "githubAwsRoleArns", "AWS role");
+    checkSharedWithProd(v, ctx, environments, "githubGcpServiceAccounts", "GCP service account");
     const prodPassphrase = setValue(v.githubPulumiConfigPassphrases[PROD_ENVIRONMENT]);
     if (prodPassphrase !== undefined && v.githubPulumiConfigPassphrases[PREVIEW_ENVIRONMENT] === prodPassphrase) {
         ctx.problem({
@@ -336,8 +387,25 @@ function checkEnvironmentCredentials(v: GithubValues, ctx: SectionContext, envir
             fix: `pulumi config rm --path 'githubPulumiConfigPassphrases.${PREVIEW_ENVIRONMENT}' --stack ${ctx.stack}`,
         });
     }
+}
 
-    const formats: [(typeof PER_ENVIRONMENT_KEYS)[number], RegExp, string][] = [
+/** No other Environment has prod's value of `key` (described as `what`). */
+function checkSharedWithProd(v: GithubValues, ctx: SectionContext, environments: string[], key: PerEnvironmentKey, what: string): void {
+    const prod = setValue(v[key][PROD_ENVIRONMENT]);
+    if (prod === undefined) return;
+    const sharing = environments.filter((env) => env !== PROD_ENVIRONMENT && v[key][env] === prod);
+    if (sharing.length > 0) {
+        ctx.problem({
+            key,
+            message: `'${PROD_ENVIRONMENT}' shares its ${what} with ${sharing.map((e) => `'${e}'`).join(", ")}: a job there could then update or read prod without prod's reviewers. Give '${PROD_ENVIRONMENT}' one of its own`,
+            fix: setPathCommand(ctx, key, sharing[0], "<another value>", key === "githubPulumiAccessTokens" || key === "githubPulumiConfigPassphrases"),
+        });
+    }
+}
+
+/** The cloud identities and the AWS region are well-formed, and AWS roles come with a region. */
+function checkIdentityFormats(v: GithubValues, ctx: SectionContext): void {
+    const formats: [PerEnvironmentKey, RegExp, string][] = [
         ["githubAwsRoleArns", awsRolePattern, "an IAM role ARN, arn:aws:iam::<12-digit account>:role/<name>"],
         ["githubGcpWorkloadIdentityProviders", gcpProviderPattern, "projects/<project number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>"],
         ["githubGcpServiceAccounts", gcpServiceAccountPattern, "a service account e-mail, <name>@<project>.iam.gserviceaccount.com"],
@@ -354,6 +422,10 @@ function checkEnvironmentCredentials(v: GithubValues, ctx: SectionContext, envir
     if (region === undefined && Object.values(v.githubAwsRoleArns).some((r) => setValue(r) !== undefined)) {
         ctx.problem({ key: "githubAwsRegion", message: "githubAwsRoleArns is set: the workflows need the region of their AWS sessions too" });
     }
+}
+
+/** Each Environment has both a GCP workload identity provider and a service account, or neither. */
+function checkGcpPairs(v: GithubValues, ctx: SectionContext, environments: string[]): void {
     for (const env of environments) {
         const hasProvider = setValue(v.githubGcpWorkloadIdentityProviders[env]) !== undefined;
         const hasAccount = setValue(v.githubGcpServiceAccounts[env]) !== undefined;
@@ -362,7 +434,7 @@ function checkEnvironmentCredentials(v: GithubValues, ctx: SectionContext, envir
             ctx.problem({
                 key: missing,
                 message: `'${env}' has a ${hasProvider ? "workload identity provider" : "service account"} but no ${hasProvider ? "service account" : "workload identity provider"}: GCP login needs both`,
-                fix: setPath(missing, env, hasProvider ? "<service account e-mail>" : "<provider>"),
+                fix: setPathCommand(ctx, missing, env, hasProvider ? "<service account e-mail>" : "<provider>"),
             });
         }
     }

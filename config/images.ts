@@ -1,6 +1,6 @@
 import { boolean, stringList, stringMap, text } from "./fields";
 import { closest, shellQuote } from "./problems";
-import { defineSection } from "./section";
+import { SectionContext, defineSection } from "./section";
 
 export const PLATFORMS = ["linux/amd64", "linux/arm64"] as const;
 export type Platform = (typeof PLATFORMS)[number];
@@ -105,34 +105,7 @@ export const imagesSection = defineSection({
                 message: `unknown platform; allowed: ${PLATFORMS.join(", ")}`,
             });
         }
-        for (const [name, reference] of Object.entries(v.prebuiltImages)) {
-            if (!ctx.imageNames.includes(name)) {
-                ctx.problem({
-                    key: `prebuiltImages.${name}`,
-                    value: reference,
-                    message: `unknown image '${name}'${guess(name)}; the catalog has: ${ctx.imageNames.join(", ")}`,
-                    fix: `pulumi config rm --path ${shellQuote(`prebuiltImages.${name}`)} --stack ${ctx.stack}`,
-                });
-            }
-            if (!isPinnedReference(reference)) {
-                ctx.problem({
-                    key: `prebuiltImages.${name}`,
-                    value: reference,
-                    message:
-                        "not an image reference pinned by digest: use REGISTRY/OWNER/NAME@sha256:<64 hex digits>, as another stack's 'pulumi stack output imageDigests' prints it (a tag can move under the session test)",
-                    fix: `pulumi config set --path ${shellQuote(`prebuiltImages.${name}`)} "$(pulumi stack output imageDigests --stack <the stack that built it> | jq -r ${shellQuote(`.["${name}"]`)})" --stack ${ctx.stack}`,
-                });
-            }
-        }
-        const prebuiltNames = Object.keys(v.prebuiltImages);
-        if (v.imageRelease && prebuiltNames.length > 0) {
-            ctx.problem({
-                key: "prebuiltImages",
-                value: JSON.stringify(v.prebuiltImages),
-                message: `a release stack builds and tags every image it publishes; ${prebuiltNames.join(", ")} would be published without its version tag`,
-                fix: `pulumi config rm prebuiltImages --stack ${ctx.stack}`,
-            });
-        }
+        checkPrebuiltImages(v.prebuiltImages, v.imageRelease, ctx);
         return {
             enabled: v.imagesEnabled,
             selected: v.images,
@@ -145,3 +118,36 @@ export const imagesSection = defineSection({
         };
     },
 });
+
+/** `prebuiltImages`: catalog names, references pinned by digest, and no release stack. */
+function checkPrebuiltImages(prebuilt: Record<string, string>, release: boolean, ctx: SectionContext): void {
+    const near = (name: string) => closest(name, ctx.imageNames);
+    for (const [name, reference] of Object.entries(prebuilt)) {
+        if (!ctx.imageNames.includes(name)) {
+            ctx.problem({
+                key: `prebuiltImages.${name}`,
+                value: reference,
+                message: `unknown image '${name}'${near(name) ? ` (did you mean '${near(name)}'?)` : ""}; the catalog has: ${ctx.imageNames.join(", ")}`,
+                fix: `pulumi config rm --path ${shellQuote(`prebuiltImages.${name}`)} --stack ${ctx.stack}`,
+            });
+        }
+        if (!isPinnedReference(reference)) {
+            ctx.problem({
+                key: `prebuiltImages.${name}`,
+                value: reference,
+                message:
+                    "not an image reference pinned by digest: use REGISTRY/OWNER/NAME@sha256:<64 hex digits>, as another stack's 'pulumi stack output imageDigests' prints it (a tag can move under the session test)",
+                fix: `pulumi config set --path ${shellQuote(`prebuiltImages.${name}`)} "$(pulumi stack output imageDigests --stack <the stack that built it> | jq -r ${shellQuote(`.["${name}"]`)})" --stack ${ctx.stack}`,
+            });
+        }
+    }
+    const prebuiltNames = Object.keys(prebuilt);
+    if (release && prebuiltNames.length > 0) {
+        ctx.problem({
+            key: "prebuiltImages",
+            value: JSON.stringify(prebuilt),
+            message: `a release stack builds and tags every image it publishes; ${prebuiltNames.join(", ")} would be published without its version tag`,
+            fix: `pulumi config rm prebuiltImages --stack ${ctx.stack}`,
+        });
+    }
+}

@@ -101,6 +101,11 @@ function reencryptCommand(key: string, value: string, stack: string): string {
     return entries.map((e) => again(`${key}.${e}`, "--path ")).join("  and  ");
 }
 
+/** A declared key: its example, whether it is a secret, and its schema (declaredKeys). */
+type DeclaredKey = ReturnType<typeof declaredKeys>[number];
+/** The declared keys by name. */
+type KnownKeys = ReadonlyMap<string, DeclaredKey>;
+
 /**
  * Parses the raw config of one stack (keys with or without the `streamspace-images:` prefix,
  * values as Pulumi hands them: strings, with JSON text for numbers, booleans and lists).
@@ -109,84 +114,17 @@ function reencryptCommand(key: string, value: string, stack: string): string {
 export function parseStackConfig(raw: Readonly<Record<string, string>>, opts: ParseOptions): StackConfig {
     const env = opts.env ?? {};
     const problems: Problem[] = [];
-    const values: Record<string, string> = {};
-    const foreign: [string, string, string][] = [];
-    for (const [fullKey, value] of Object.entries(raw)) {
-        const [namespace, key] = fullKey.includes(":") ? fullKey.split(/:(.*)/s, 2) : [PROJECT, fullKey];
-        if (namespace === PROJECT) values[key] = value;
-        else if (!(PROVIDER_NAMESPACES as readonly string[]).includes(namespace)) foreign.push([fullKey, namespace, key]);
-    }
+    const { values, foreign } = splitByNamespace(raw);
     const keys = declaredKeys();
-    const known = new Map(keys.map((k) => [k.key, k]));
-    const isSecretValue = (fullKey: string) => opts.secretKeys?.has(fullKey) ?? false;
-    const setCommand = (key: string, value?: string) => {
-        const k = known.get(key);
-        const example = value ?? k?.example ?? "<value>";
-        const secret = k?.secret && !example.includes("--secret") ? " --secret" : "";
-        // A command substitution stays as written; anything else is quoted, placeholders such as
-        // <token> included, which the shell would otherwise take for a redirection.
-        const literal = (v: string) => (/^"\$\(.*\)"$/.test(v) ? v : shellQuote(v));
-        // A list's first item, or a map's first entry, set through --path.
-        const entry = /^\{\s*([A-Za-z0-9_-]+):\s*([^,}]*?)\s*[,}]/.exec(example);
-        const quoted = example.startsWith("[")
-            ? `--path '${key}[0]' ${shellQuote(example.slice(1, -1).split(",")[0])}`
-            : entry
-              ? `--path '${key}.${entry[1]}' ${literal(entry[2])}`
-              : `${key} ${literal(example)}`;
-        return `pulumi config set ${quoted}${secret} --stack ${opts.stack}`;
-    };
-    const shown = (key: string, value: unknown): string | undefined => {
-        if (value === undefined) return undefined;
-        if (known.get(key)?.secret) return "(secret)";
-        return typeof value === "string" ? value : JSON.stringify(value);
-    };
-
-    // Moves a value to the right key without ever printing it: the shell reads it from the old key.
-    const moveCommand = (from: string, to: string, fromFull: string): string => {
-        const secret = known.get(to)?.secret || isSecretValue(fromFull) ? " --secret" : "";
-        const get = `pulumi config get ${shellQuote(from)} --stack ${opts.stack}`;
-        return `pulumi config set ${to} "$(${get})"${secret} --stack ${opts.stack} && pulumi config rm ${shellQuote(from)} --stack ${opts.stack}`;
-    };
+    const known: KnownKeys = new Map(keys.map((k) => [k.key, k]));
+    const setCommand = (key: string, value?: string) => setCommandFor(known, opts.stack, key, value);
+    const shown = (key: string, value: unknown): string | undefined => shownValue(known, key, value);
 
     // Keys a fix moves a value to: a later "not set" about them would say the same thing again.
     const movedTo = new Set<string>();
-    for (const key of Object.keys(values)) {
-        if (!known.has(key)) {
-            const guess = closest(key, [...known.keys()]);
-            if (guess) movedTo.add(guess);
-            // An unknown key may hold anything, a token stored under the wrong name included: its
-            // value is never shown, only its length, and the fix moves it without printing it.
-            problems.push({
-                key,
-                value: hidden(values[key]),
-                message: `unknown key${guess ? `; did you mean '${guess}'?` : ""}. The keys are listed in docs/configuration.md`,
-                fix: guess ? moveCommand(key, guess, `${PROJECT}:${key}`) : `pulumi config rm ${key} --stack ${opts.stack}`,
-            });
-        }
-    }
-    for (const [fullKey, namespace, key] of foreign) {
-        const target = known.has(key) ? key : closest(key, [...known.keys()]);
-        if (target) movedTo.add(target);
-        problems.push({
-            key: fullKey,
-            value: hidden(raw[fullKey]),
-            message: `a key of namespace '${namespace}', which neither this program ('${PROJECT}') nor its providers (${PROVIDER_NAMESPACES.join(", ")}) read: it would be ignored${target ? `; meant ${PROJECT}:${target}?` : ""}`,
-            fix: target ? moveCommand(fullKey, target, fullKey) : `pulumi config rm ${shellQuote(fullKey)} --stack ${opts.stack}`,
-        });
-    }
-    // A declared secret held in plaintext sits readable in the stack file and the state.
-    if (opts.secretKeys) {
-        for (const key of Object.keys(values)) {
-            if (known.get(key)?.secret && values[key] !== "" && !opts.secretKeys.has(`${PROJECT}:${key}`)) {
-                problems.push({
-                    key,
-                    value: "(secret)",
-                    message: "a secret stored in plaintext: anyone who reads the stack file or its state reads it",
-                    fix: reencryptCommand(key, values[key], opts.stack),
-                });
-            }
-        }
-    }
+    unknownKeyProblems(values, known, opts, problems, movedTo);
+    foreignKeyProblems(raw, foreign, known, opts, problems, movedTo);
+    plaintextSecretProblems(values, known, opts, problems);
 
     const ctx: SectionContext = {
         stack: opts.stack,
@@ -198,8 +136,125 @@ export function parseStackConfig(raw: Readonly<Record<string, string>>, opts: Pa
         setCommand,
     };
 
-    // Every key is read on its own, so that one value of the wrong type hides nothing else: the
-    // section's checks still run, on the key's default in its place, and say nothing more about it.
+    const built = buildSections(values, ctx, problems, shown);
+    checkAcrossSections(built as unknown as StackConfig, { ...ctx, problem: (p) => (movedTo.has(p.key) ? undefined : ctx.problem(p)) });
+    if (problems.length > 0) throw new ConfigError(opts.stack, problems);
+    return { stack: opts.stack, ...(built as Omit<StackConfig, "stack">) };
+}
+
+/**
+ * Splits the raw config by namespace: the values of this project's keys (by key without prefix),
+ * and the keys of namespaces neither this program nor its providers read, as [full key, namespace, key].
+ */
+function splitByNamespace(raw: Readonly<Record<string, string>>): { values: Record<string, string>; foreign: [string, string, string][] } {
+    const values: Record<string, string> = {};
+    const foreign: [string, string, string][] = [];
+    for (const [fullKey, value] of Object.entries(raw)) {
+        const [namespace, key] = fullKey.includes(":") ? fullKey.split(/:(.*)/s, 2) : [PROJECT, fullKey];
+        if (namespace === PROJECT) values[key] = value;
+        else if (!(PROVIDER_NAMESPACES as readonly string[]).includes(namespace)) foreign.push([fullKey, namespace, key]);
+    }
+    return { values, foreign };
+}
+
+/** `pulumi config set <key> <value or example> --stack <stack>`, quoted for a POSIX shell. */
+function setCommandFor(known: KnownKeys, stack: string, key: string, value?: string): string {
+    const k = known.get(key);
+    const example = value ?? k?.example ?? "<value>";
+    const secret = k?.secret && !example.includes("--secret") ? " --secret" : "";
+    // A command substitution stays as written; anything else is quoted, placeholders such as
+    // <token> included, which the shell would otherwise take for a redirection.
+    const literal = (v: string) => (/^"\$\(.*\)"$/.test(v) ? v : shellQuote(v));
+    // A list's first item, or a map's first entry, set through --path.
+    const entry = /^\{\s*([A-Za-z0-9_-]+):\s*([^,}]*?)\s*[,}]/.exec(example);
+    const quoted = example.startsWith("[")
+        ? `--path '${key}[0]' ${shellQuote(example.slice(1, -1).split(",")[0])}`
+        : entry
+          ? `--path '${key}.${entry[1]}' ${literal(entry[2])}`
+          : `${key} ${literal(example)}`;
+    return `pulumi config set ${quoted}${secret} --stack ${stack}`;
+}
+
+/** A value as a problem shows it: a secret key's never, anything not a string as JSON. */
+function shownValue(known: KnownKeys, key: string, value: unknown): string | undefined {
+    if (value === undefined) return undefined;
+    if (known.get(key)?.secret) return "(secret)";
+    return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+/** Moves a value to the right key without ever printing it: the shell reads it from the old key. */
+function moveCommand(known: KnownKeys, opts: ParseOptions, from: string, to: string, fromFull: string): string {
+    const isSecretValue = opts.secretKeys?.has(fromFull) ?? false;
+    const secret = known.get(to)?.secret || isSecretValue ? " --secret" : "";
+    const get = `pulumi config get ${shellQuote(from)} --stack ${opts.stack}`;
+    return `pulumi config set ${to} "$(${get})"${secret} --stack ${opts.stack} && pulumi config rm ${shellQuote(from)} --stack ${opts.stack}`;
+}
+
+/** Keys of this project that no section declares; the key each fix moves a value to goes into movedTo. */
+function unknownKeyProblems(values: Record<string, string>, known: KnownKeys, opts: ParseOptions, problems: Problem[], movedTo: Set<string>): void {
+    for (const key of Object.keys(values)) {
+        if (!known.has(key)) {
+            const guess = closest(key, [...known.keys()]);
+            if (guess) movedTo.add(guess);
+            // An unknown key may hold anything, a token stored under the wrong name included: its
+            // value is never shown, only its length, and the fix moves it without printing it.
+            problems.push({
+                key,
+                value: hidden(values[key]),
+                message: `unknown key${guess ? `; did you mean '${guess}'?` : ""}. The keys are listed in docs/configuration.md`,
+                fix: guess ? moveCommand(known, opts, key, guess, `${PROJECT}:${key}`) : `pulumi config rm ${key} --stack ${opts.stack}`,
+            });
+        }
+    }
+}
+
+/** Keys of a namespace nobody reads; the key each fix moves a value to goes into movedTo. */
+function foreignKeyProblems(
+    raw: Readonly<Record<string, string>>,
+    foreign: [string, string, string][],
+    known: KnownKeys,
+    opts: ParseOptions,
+    problems: Problem[],
+    movedTo: Set<string>,
+): void {
+    for (const [fullKey, namespace, key] of foreign) {
+        const target = known.has(key) ? key : closest(key, [...known.keys()]);
+        if (target) movedTo.add(target);
+        problems.push({
+            key: fullKey,
+            value: hidden(raw[fullKey]),
+            message: `a key of namespace '${namespace}', which neither this program ('${PROJECT}') nor its providers (${PROVIDER_NAMESPACES.join(", ")}) read: it would be ignored${target ? `; meant ${PROJECT}:${target}?` : ""}`,
+            fix: target ? moveCommand(known, opts, fullKey, target, fullKey) : `pulumi config rm ${shellQuote(fullKey)} --stack ${opts.stack}`,
+        });
+    }
+}
+
+/** A declared secret held in plaintext sits readable in the stack file and the state. */
+function plaintextSecretProblems(values: Record<string, string>, known: KnownKeys, opts: ParseOptions, problems: Problem[]): void {
+    if (!opts.secretKeys) return;
+    for (const key of Object.keys(values)) {
+        if (known.get(key)?.secret && values[key] !== "" && !opts.secretKeys.has(`${PROJECT}:${key}`)) {
+            problems.push({
+                key,
+                value: "(secret)",
+                message: "a secret stored in plaintext: anyone who reads the stack file or its state reads it",
+                fix: reencryptCommand(key, values[key], opts.stack),
+            });
+        }
+    }
+}
+
+/**
+ * Builds every section. Every key is read on its own, so that one value of the wrong type hides
+ * nothing else: the section's checks still run, on the key's default in its place, and say nothing
+ * more about it.
+ */
+function buildSections(
+    values: Record<string, string>,
+    ctx: SectionContext,
+    problems: Problem[],
+    shown: (key: string, value: unknown) => string | undefined,
+): Record<string, unknown> {
     const built: Record<string, unknown> = {};
     for (const [name, section] of Object.entries(SECTIONS) as [string, AnySection][]) {
         const data: Record<string, unknown> = {};
@@ -212,7 +267,7 @@ export function parseStackConfig(raw: Readonly<Record<string, string>>, opts: Pa
             }
             unreadable.add(key);
             for (const issue of result.error.issues) {
-                problems.push({ key, value: shown(key, values[key]), message: issue.message, fix: setCommand(key) });
+                problems.push({ key, value: shown(key, values[key]), message: issue.message, fix: ctx.setCommand(key) });
             }
             const fallback = schema.safeParse(undefined);
             data[key] = fallback.success ? fallback.data : undefined;
@@ -220,9 +275,7 @@ export function parseStackConfig(raw: Readonly<Record<string, string>>, opts: Pa
         const sectionCtx: SectionContext = { ...ctx, problem: (p) => (unreadable.has(p.key) ? undefined : ctx.problem(p)) };
         built[name] = section.build(data as never, sectionCtx);
     }
-    checkAcrossSections(built as unknown as StackConfig, { ...ctx, problem: (p) => (movedTo.has(p.key) ? undefined : ctx.problem(p)) });
-    if (problems.length > 0) throw new ConfigError(opts.stack, problems);
-    return { stack: opts.stack, ...(built as Omit<StackConfig, "stack">) };
+    return built;
 }
 
 function checkAcrossSections(c: StackConfig, ctx: SectionContext): void {

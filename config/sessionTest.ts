@@ -4,7 +4,7 @@ import type { Catalog } from "../catalog";
 import { parseCidr } from "./cidr";
 import { boolean, integer, quantityValue, stringList, text } from "./fields";
 import { Problem } from "./problems";
-import { defineSection } from "./section";
+import { SectionContext, defineSection } from "./section";
 
 /** The catalog image that proves a session streams (images/stream-probe). */
 export const PROBE_IMAGE = "stream-probe";
@@ -110,129 +110,156 @@ export const sessionTestSection = defineSection({
         sessionTestPassword: "Basic-auth (and VNC) password of the test session. Unset generates one, kept across updates; read it with 'pulumi stack output sessionPassword --show-secrets'.",
     },
     build(v, ctx): SessionTestConfig {
-        const config: SessionTestConfig = {
-            enabled: v.sessionTestEnabled,
-            image: v.sessionTestImage,
-            namespace: v.sessionTestNamespace,
-            user: v.sessionTestUser,
-            password: v.sessionTestPassword ? pulumi.secret(v.sessionTestPassword) : undefined,
-            display: { width: v.sessionTestDisplayWidth, height: v.sessionTestDisplayHeight, dpi: v.sessionTestDisplayDpi },
-            shmSize: v.sessionTestShmSize.trim(),
-            resources: {
-                cpuRequest: v.sessionTestCpuRequest.trim(),
-                cpuLimit: v.sessionTestCpuLimit.trim(),
-                memoryRequest: v.sessionTestMemoryRequest.trim(),
-                memoryLimit: v.sessionTestMemoryLimit.trim(),
-            },
-            transport: (SESSION_TRANSPORTS as readonly string[]).includes(v.sessionTestTransport) ? (v.sessionTestTransport as SessionTransport) : "websockets",
-            probe: { seconds: v.sessionTestProbeSeconds, minFps: v.sessionTestProbeMinFps, screenshotLog: v.sessionTestProbeScreenshotLog },
-            timeoutMinutes: v.sessionTestTimeoutMinutes,
-            allowedPrivateEgress: v.sessionTestAllowedPrivateEgress.map((c) => c.trim()),
-        };
+        const config = sessionTestConfig(v);
         // A disabled test creates nothing: nothing else of the section can be wrong.
         if (!config.enabled) return config;
 
-        if (!(SESSION_TRANSPORTS as readonly string[]).includes(v.sessionTestTransport)) {
-            const lower = v.sessionTestTransport.trim().toLowerCase();
-            ctx.problem({
-                key: "sessionTestTransport",
-                value: v.sessionTestTransport,
-                message: `expected ${SESSION_TRANSPORTS.join(" or ")}`,
-                fix: ctx.setCommand("sessionTestTransport", (SESSION_TRANSPORTS as readonly string[]).includes(lower) ? lower : "websockets"),
-            });
-        }
-        if (!ctx.imageNames.includes(v.sessionTestImage)) {
-            ctx.problem({
-                key: "sessionTestImage",
-                value: v.sessionTestImage,
-                message: `unknown image; the catalog has: ${ctx.imageNames.join(", ")}`,
-                // Never a fix that is itself refused: chrome-selkies only where the catalog has it.
-                fix: ctx.imageNames.includes("chrome-selkies")
-                    ? ctx.setCommand("sessionTestImage", "chrome-selkies")
-                    : `${ctx.setCommand("sessionTestImage", `<one of: ${ctx.imageNames.join(", ")}>`)}  (or: pulumi config set sessionTestEnabled false --stack ${ctx.stack})`,
-            });
-        }
-        if (!dnsLabel.test(v.sessionTestNamespace)) {
-            ctx.problem({
-                key: "sessionTestNamespace",
-                value: v.sessionTestNamespace,
-                message: "not a Kubernetes namespace name: lowercase letters, digits and '-', at most 63, starting and ending with a letter or digit",
-                fix: ctx.setCommand("sessionTestNamespace", v.sessionTestNamespace.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 63) || "streamspace-session-test"),
-            });
-        }
-        if (!/^[A-Za-z0-9._-]{1,32}$/.test(v.sessionTestUser)) {
-            ctx.problem({
-                key: "sessionTestUser",
-                value: v.sessionTestUser,
-                message: "a basic-auth user name: 1 to 32 letters, digits, '.', '_' or '-' (no ':' or spaces)",
-            });
-        }
-        if (v.sessionTestPassword !== undefined && v.sessionTestPassword.length < 12) {
-            ctx.problem({
-                key: "sessionTestPassword",
-                value: v.sessionTestPassword,
-                message: "too short: use at least 12 characters, or remove the key and a password is generated",
-                fix: `${ctx.setCommand("sessionTestPassword")}  (or: pulumi config rm sessionTestPassword --stack ${ctx.stack})`,
-            });
-        }
-        const notCidrs = config.allowedPrivateEgress.filter((c) => !isCidr(c));
-        if (notCidrs.length > 0) {
-            ctx.problem({
-                key: "sessionTestAllowedPrivateEgress",
-                value: v.sessionTestAllowedPrivateEgress,
-                message: `${notCidrs.map((c) => `'${c}'`).join(", ")}: expected networks in CIDR notation, such as 10.20.0.0/16 or fd12:3456::/48 (${notCidrs.map((c) => `${c} ${parseCidr(c)}`).join("; ")})`,
-                fix: `pulumi config set --path 'sessionTestAllowedPrivateEgress[0]' 10.20.0.0/16 --stack ${ctx.stack}`,
-            });
-        }
-        // H.264 with 4:2:0 chroma, what every encoder Selkies picks produces, needs even dimensions.
-        for (const [key, value] of [
-            ["sessionTestDisplayWidth", v.sessionTestDisplayWidth],
-            ["sessionTestDisplayHeight", v.sessionTestDisplayHeight],
-        ] as const) {
-            if (value % 2 !== 0) {
-                ctx.problem({
-                    key,
-                    value: String(value),
-                    message: "the video encoders need an even number of pixels",
-                    fix: ctx.setCommand(key, String(value + 1)),
-                });
-            }
-        }
-        const shm = quantityValue(config.shmSize);
-        const memoryLimit = quantityValue(config.resources.memoryLimit);
-        if (shm < 64 * 2 ** 20) {
-            ctx.problem({
-                key: "sessionTestShmSize",
-                value: v.sessionTestShmSize,
-                message: "at least 64Mi: Chrome and the X server share frames through /dev/shm and crash on less",
-                fix: ctx.setCommand("sessionTestShmSize", "2Gi"),
-            });
-        } else if (shm >= memoryLimit) {
-            // A memory-backed emptyDir is charged to the container's memory limit.
-            ctx.problem({
-                key: "sessionTestShmSize",
-                value: v.sessionTestShmSize,
-                message: `/dev/shm lives in memory and counts against the memory limit (sessionTestMemoryLimit = ${config.resources.memoryLimit}); it must be smaller than that limit`,
-                fix: ctx.setCommand("sessionTestShmSize", "2Gi"),
-            });
-        }
-        const pairs = [
-            ["sessionTestCpuRequest", "sessionTestCpuLimit", config.resources.cpuRequest, config.resources.cpuLimit],
-            ["sessionTestMemoryRequest", "sessionTestMemoryLimit", config.resources.memoryRequest, config.resources.memoryLimit],
-        ] as const;
-        for (const [requestKey, limitKey, request, limit] of pairs) {
-            if (quantityValue(request) > quantityValue(limit)) {
-                ctx.problem({
-                    key: requestKey,
-                    value: request,
-                    message: `the request is larger than the limit (${limitKey} = ${limit}); Kubernetes rejects such a pod`,
-                    fix: ctx.setCommand(requestKey, limit),
-                });
-            }
-        }
+        checkSessionTestNames(v, ctx);
+        checkSessionTestAccess(v, config, ctx);
+        checkSessionTestDisplay(v, ctx);
+        checkSessionTestResources(v, config, ctx);
         return config;
     },
 });
+
+/** The section's values as read from the stack config, before its checks. */
+type SessionTestValues = z.infer<z.ZodObject<(typeof sessionTestSection)["keys"]>>;
+
+/** The typed section from its values: quantities trimmed, an unknown transport read as websockets. */
+function sessionTestConfig(v: SessionTestValues): SessionTestConfig {
+    return {
+        enabled: v.sessionTestEnabled,
+        image: v.sessionTestImage,
+        namespace: v.sessionTestNamespace,
+        user: v.sessionTestUser,
+        password: v.sessionTestPassword ? pulumi.secret(v.sessionTestPassword) : undefined,
+        display: { width: v.sessionTestDisplayWidth, height: v.sessionTestDisplayHeight, dpi: v.sessionTestDisplayDpi },
+        shmSize: v.sessionTestShmSize.trim(),
+        resources: {
+            cpuRequest: v.sessionTestCpuRequest.trim(),
+            cpuLimit: v.sessionTestCpuLimit.trim(),
+            memoryRequest: v.sessionTestMemoryRequest.trim(),
+            memoryLimit: v.sessionTestMemoryLimit.trim(),
+        },
+        transport: (SESSION_TRANSPORTS as readonly string[]).includes(v.sessionTestTransport) ? (v.sessionTestTransport as SessionTransport) : "websockets",
+        probe: { seconds: v.sessionTestProbeSeconds, minFps: v.sessionTestProbeMinFps, screenshotLog: v.sessionTestProbeScreenshotLog },
+        timeoutMinutes: v.sessionTestTimeoutMinutes,
+        allowedPrivateEgress: v.sessionTestAllowedPrivateEgress.map((c) => c.trim()),
+    };
+}
+
+/** The transport is one Selkies knows, the image is in the catalog, the namespace is a valid name. */
+function checkSessionTestNames(v: SessionTestValues, ctx: SectionContext): void {
+    if (!(SESSION_TRANSPORTS as readonly string[]).includes(v.sessionTestTransport)) {
+        const lower = v.sessionTestTransport.trim().toLowerCase();
+        ctx.problem({
+            key: "sessionTestTransport",
+            value: v.sessionTestTransport,
+            message: `expected ${SESSION_TRANSPORTS.join(" or ")}`,
+            fix: ctx.setCommand("sessionTestTransport", (SESSION_TRANSPORTS as readonly string[]).includes(lower) ? lower : "websockets"),
+        });
+    }
+    if (!ctx.imageNames.includes(v.sessionTestImage)) {
+        ctx.problem({
+            key: "sessionTestImage",
+            value: v.sessionTestImage,
+            message: `unknown image; the catalog has: ${ctx.imageNames.join(", ")}`,
+            // Never a fix that is itself refused: chrome-selkies only where the catalog has it.
+            fix: ctx.imageNames.includes("chrome-selkies")
+                ? ctx.setCommand("sessionTestImage", "chrome-selkies")
+                : `${ctx.setCommand("sessionTestImage", `<one of: ${ctx.imageNames.join(", ")}>`)}  (or: pulumi config set sessionTestEnabled false --stack ${ctx.stack})`,
+        });
+    }
+    if (!dnsLabel.test(v.sessionTestNamespace)) {
+        ctx.problem({
+            key: "sessionTestNamespace",
+            value: v.sessionTestNamespace,
+            message: "not a Kubernetes namespace name: lowercase letters, digits and '-', at most 63, starting and ending with a letter or digit",
+            fix: ctx.setCommand("sessionTestNamespace", v.sessionTestNamespace.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 63) || "streamspace-session-test"),
+        });
+    }
+}
+
+/** Who may reach the session and what it may reach: the basic-auth user and password, the private egress ranges. */
+function checkSessionTestAccess(v: SessionTestValues, config: SessionTestConfig, ctx: SectionContext): void {
+    if (!/^[A-Za-z0-9._-]{1,32}$/.test(v.sessionTestUser)) {
+        ctx.problem({
+            key: "sessionTestUser",
+            value: v.sessionTestUser,
+            message: "a basic-auth user name: 1 to 32 letters, digits, '.', '_' or '-' (no ':' or spaces)",
+        });
+    }
+    if (v.sessionTestPassword !== undefined && v.sessionTestPassword.length < 12) {
+        ctx.problem({
+            key: "sessionTestPassword",
+            value: v.sessionTestPassword,
+            message: "too short: use at least 12 characters, or remove the key and a password is generated",
+            fix: `${ctx.setCommand("sessionTestPassword")}  (or: pulumi config rm sessionTestPassword --stack ${ctx.stack})`,
+        });
+    }
+    const notCidrs = config.allowedPrivateEgress.filter((c) => !isCidr(c));
+    if (notCidrs.length > 0) {
+        ctx.problem({
+            key: "sessionTestAllowedPrivateEgress",
+            value: v.sessionTestAllowedPrivateEgress,
+            message: `${notCidrs.map((c) => `'${c}'`).join(", ")}: expected networks in CIDR notation, such as 10.20.0.0/16 or fd12:3456::/48 (${notCidrs.map((c) => `${c} ${parseCidr(c)}`).join("; ")})`,
+            fix: `pulumi config set --path 'sessionTestAllowedPrivateEgress[0]' 10.20.0.0/16 --stack ${ctx.stack}`,
+        });
+    }
+}
+
+/** H.264 with 4:2:0 chroma, what every encoder Selkies picks produces, needs even dimensions. */
+function checkSessionTestDisplay(v: SessionTestValues, ctx: SectionContext): void {
+    for (const [key, value] of [
+        ["sessionTestDisplayWidth", v.sessionTestDisplayWidth],
+        ["sessionTestDisplayHeight", v.sessionTestDisplayHeight],
+    ] as const) {
+        if (value % 2 !== 0) {
+            ctx.problem({
+                key,
+                value: String(value),
+                message: "the video encoders need an even number of pixels",
+                fix: ctx.setCommand(key, String(value + 1)),
+            });
+        }
+    }
+}
+
+/** /dev/shm is large enough yet fits in the memory limit, and no request exceeds its limit. */
+function checkSessionTestResources(v: SessionTestValues, config: SessionTestConfig, ctx: SectionContext): void {
+    const shm = quantityValue(config.shmSize);
+    const memoryLimit = quantityValue(config.resources.memoryLimit);
+    if (shm < 64 * 2 ** 20) {
+        ctx.problem({
+            key: "sessionTestShmSize",
+            value: v.sessionTestShmSize,
+            message: "at least 64Mi: Chrome and the X server share frames through /dev/shm and crash on less",
+            fix: ctx.setCommand("sessionTestShmSize", "2Gi"),
+        });
+    } else if (shm >= memoryLimit) {
+        // A memory-backed emptyDir is charged to the container's memory limit.
+        ctx.problem({
+            key: "sessionTestShmSize",
+            value: v.sessionTestShmSize,
+            message: `/dev/shm lives in memory and counts against the memory limit (sessionTestMemoryLimit = ${config.resources.memoryLimit}); it must be smaller than that limit`,
+            fix: ctx.setCommand("sessionTestShmSize", "2Gi"),
+        });
+    }
+    const pairs = [
+        ["sessionTestCpuRequest", "sessionTestCpuLimit", config.resources.cpuRequest, config.resources.cpuLimit],
+        ["sessionTestMemoryRequest", "sessionTestMemoryLimit", config.resources.memoryRequest, config.resources.memoryLimit],
+    ] as const;
+    for (const [requestKey, limitKey, request, limit] of pairs) {
+        if (quantityValue(request) > quantityValue(limit)) {
+            ctx.problem({
+                key: requestKey,
+                value: request,
+                message: `the request is larger than the limit (${limitKey} = ${limit}); Kubernetes rejects such a pod`,
+                fix: ctx.setCommand(requestKey, limit),
+            });
+        }
+    }
+}
 
 /** The catalog images a stack must build for its session test: the session, the probe and the relay. */
 export function sessionTestImages(c: SessionTestConfig): string[] {
