@@ -84,7 +84,7 @@ const templates = new StreamspaceTemplates("streamspace", {
     outputDir: path.join(config.templates.dir, config.stack),
     sourceUrl: url,
     provider: cluster,
-    after: sessionTest ? [sessionTest.smokeTest] : [],
+    after: sessionTest ? [sessionTest.probeJob] : [],
 });
 
 // Outputs.
@@ -101,4 +101,4 @@ export const sessionUser = sessionTest?.user;
 export const sessionPassword = sessionTest?.password;
 export const passwordCommand = sessionTest?.passwordCommand;
 export const probeImage = sessionTest?.probeImage;
-export const smokeTestJob = sessionTest?.smokeTestJobName;
+export const probeJob = sessionTest?.probeJobName;

@@ -115,7 +115,7 @@ export class GpuNodePool extends pulumi.ComponentResource {
         this.scheduling = {
             nodeSelector: { [GPU_NODE_LABEL.key]: GPU_NODE_LABEL.value },
             tolerations: [GPU_TOLERATION],
-            gpuLimit: true,
+            requestsGpu: true,
             ...(runtimeClassName ? { runtimeClassName } : {}),
             encoding: config.encoding,
             readyTimeout: scalesFromZero ? "25m" : "10m",

@@ -38,7 +38,7 @@ export interface SessionTestArgs {
     kubeContext?: string;
 }
 
-/** Timing of the smoke-test Job, derived from the probe's measuring window (see the constants). */
+/** Timing of the probe Job, derived from the probe's measuring window (see the constants). */
 export function probeTiming(probeSeconds: number) {
     const timeoutSeconds = probeSeconds + PROBE_CONNECT_SECONDS;
     const perAttempt = timeoutSeconds + PROBE_START_SECONDS;
@@ -62,7 +62,7 @@ function shortHash(value: unknown): string {
 }
 
 /**
- * A test session of a Selkies image on the GPU pool, gated by a smoke test: `pulumi up` fails
+ * A test session of a Selkies image on the GPU pool, gated by its probe Job: `pulumi up` fails
  * unless stream-probe, running in the cluster, receives video frames from it over WebRTC.
  * Everything lives in its own namespace, which admits "restricted" pods only.
  */
@@ -70,8 +70,8 @@ export class SessionTest extends pulumi.ComponentResource {
     public readonly namespace: pulumi.Output<string>;
     public readonly deployment: k8s.apps.v1.Deployment;
     public readonly service: k8s.core.v1.Service;
-    /** The smoke test; anything that must only happen after a proven session can depend on it. */
-    public readonly smokeTest: k8s.batch.v1.Job;
+    /** The probe Job; anything that must only happen after a proven session can depend on it. */
+    public readonly probeJob: k8s.batch.v1.Job;
     public readonly turn?: TurnServer;
     /** The namespace's NetworkPolicies (sessionNetworkPolicies). */
     public readonly networkPolicies: k8s.networking.v1.NetworkPolicy[];
@@ -89,8 +89,8 @@ export class SessionTest extends pulumi.ComponentResource {
     public readonly passwordCommand: string;
     /** The image that proved the session streams, by digest. */
     public readonly probeImage: pulumi.Output<string>;
-    /** Name of the smoke-test Job, for `kubectl logs job/<name>`. */
-    public readonly smokeTestJobName: pulumi.Output<string>;
+    /** Name of the probe Job, for `kubectl logs job/<name>`. */
+    public readonly probeJobName: pulumi.Output<string>;
 
     constructor(name: string, args: SessionTestArgs, opts?: pulumi.ComponentResourceOptions) {
         super("streamspace:sessionTest:SessionTest", name, {}, opts);
@@ -146,8 +146,8 @@ export class SessionTest extends pulumi.ComponentResource {
         this.deployment = session.deployment;
         this.service = session.service;
         this.sessionUrl = pulumi.interpolate`http://${this.service.metadata.name}.${this.namespace}.svc.cluster.local:${session.webPort.port}/`;
-        this.smokeTest = this.createSmokeTest(name, args, labels.probe, session.pod, credentials.metadata.name);
-        this.smokeTestJobName = this.smokeTest.metadata.name;
+        this.probeJob = this.createProbeJob(name, args, labels.probe, session.pod, credentials.metadata.name);
+        this.probeJobName = this.probeJob.metadata.name;
         this.probeImage = pulumi.output(args.probeImage);
 
         // What a person runs to watch the session.
@@ -166,11 +166,11 @@ export class SessionTest extends pulumi.ComponentResource {
             sessionUrl: this.sessionUrl,
             watchCommands: this.watchCommands,
             probeImage: this.probeImage,
-            smokeTestJobName: this.smokeTestJobName,
+            probeJobName: this.probeJobName,
         });
     }
 
-    /** The session's Deployment and Service, and the pod template the smoke test is named after. */
+    /** The session's Deployment and Service, and the pod template the probe Job is named after. */
     private createSession(name: string, args: SessionTestArgs, labels: Record<string, string>, credentialsSecret: pulumi.Output<string>) {
         const { config, scheduling } = args;
         const { ports, web: webPort } = sessionPorts(args.session.ports);
@@ -220,13 +220,13 @@ export class SessionTest extends pulumi.ComponentResource {
     }
 
     /**
-     * The smoke-test Job. The probed digests and the whole session pod sit in its (immutable) pod
+     * The probe Job. The probed digests and the whole session pod sit in its (immutable) pod
      * template, and its name is derived from them: a new image or any change of the session yields
      * a new Job, created before the old one is deleted, so each release is proven by its own run. A
      * name known from the inputs alone (no random suffix) keeps `pulumi up` repeatable and lets the
      * outputs name the Job for `kubectl logs`.
      */
-    private createSmokeTest(
+    private createProbeJob(
         name: string,
         args: SessionTestArgs,
         labels: Record<string, string>,
@@ -288,6 +288,6 @@ export function sessionTestLabels(image: string) {
     return {
         common,
         session: { ...common, "app.kubernetes.io/name": image, "app.kubernetes.io/component": "session" },
-        probe: { ...common, "app.kubernetes.io/name": "stream-probe", "app.kubernetes.io/component": "smoke-test" },
+        probe: { ...common, "app.kubernetes.io/name": "stream-probe", "app.kubernetes.io/component": "probe" },
     };
 }

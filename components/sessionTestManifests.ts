@@ -56,7 +56,7 @@ export function sessionEnv(args: SessionEnvArgs): EnvVar[] {
         { name: "SELKIES_BASIC_AUTH_PASSWORD", valueFrom: secretKey(args.credentialsSecret, "password") },
         { name: "VNC_PASSWORD", valueFrom: secretKey(args.credentialsSecret, "password") },
     ];
-    if (args.scheduling.gpuLimit) {
+    if (args.scheduling.requestsGpu) {
         // video: NVENC; graphics: EGL/GLX for the desktop and the browser's GPU process.
         env.push({ name: "NVIDIA_DRIVER_CAPABILITIES", value: "compute,utility,video,graphics" });
     }
@@ -94,7 +94,7 @@ export function sessionPodTemplate(args: SessionPodArgs): PodTemplateSpec {
     const { ports, web } = sessionPorts(args.ports);
     const health = { httpGet: { path: "/health", port: web.name } };
     const limits: Record<string, string> = { cpu: config.resources.cpuLimit, memory: config.resources.memoryLimit };
-    if (scheduling.gpuLimit) limits[GPU_RESOURCE] = "1";
+    if (scheduling.requestsGpu) limits[GPU_RESOURCE] = "1";
     return {
         // kubectl logs/exec default to the session rather than the relay beside it.
         metadata: { labels: args.labels, annotations: { [DEFAULT_CONTAINER_ANNOTATION]: "session" } },
@@ -181,7 +181,7 @@ export interface ProbePodArgs {
     credentialsSecret: string;
 }
 
-/** One attempt of the smoke test: stream-probe with its password from a file, software decoding, never restarted in place. */
+/** One attempt of the probe Job: stream-probe with its password from a file, software decoding, never restarted in place. */
 export function streamProbePodTemplate(args: ProbePodArgs): PodTemplateSpec {
     return {
         metadata: { labels: args.labels, annotations: args.annotations },

@@ -182,7 +182,7 @@ export interface StreamspaceTemplatesArgs {
     provider?: k8s.Provider;
     root?: string;
     /**
-     * Resources that must have succeeded first (the session test's smoke Job): until then no file
+     * Resources that must have succeeded first (the session test's probe Job): until then no file
      * is written and no Template created, so a session that does not stream is never published.
      */
     after?: pulumi.CustomResource[];

@@ -17,7 +17,7 @@ export const DEFAULT_CONTAINER_ANNOTATION = "kubectl.kubernetes.io/default-conta
 /**
  * What a workload needs to land on a session GPU node, exported by GpuNodePool so that the test
  * Deployment and StreamSpace Templates cannot get it wrong. For the `none` provider every field is
- * empty and `gpuLimit` is false: sessions run anywhere and encode in software.
+ * empty and `requestsGpu` is false: sessions run anywhere and encode in software.
  */
 export interface WorkloadScheduling {
     /** Node labels a pod must select (`streamspace.io/node-type: gpu` on GPU pools). */
@@ -25,7 +25,7 @@ export interface WorkloadScheduling {
     /** Tolerations for the GPU taint (`nvidia.com/gpu=true:NoSchedule`). */
     tolerations: k8s.types.input.core.v1.Toleration[];
     /** Whether pods request `nvidia.com/gpu: 1`. */
-    gpuLimit: boolean;
+    requestsGpu: boolean;
     /** RuntimeClass to run under (`nvidia` on clusters whose containerd lacks it as default). */
     runtimeClassName?: string;
     /**
@@ -40,4 +40,4 @@ export interface WorkloadScheduling {
     readyTimeout?: string;
 }
 
-export const NO_GPU: WorkloadScheduling = { nodeSelector: {}, tolerations: [], gpuLimit: false, encoding: "software" };
+export const NO_GPU: WorkloadScheduling = { nodeSelector: {}, tolerations: [], requestsGpu: false, encoding: "software" };

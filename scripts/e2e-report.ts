@@ -1,5 +1,5 @@
 // The readable side of scripts/e2e.sh: reads what the run left in its work folder (Pulumi's event
-// logs, the stack export, the smoke-test pod's log, the phase times) and turns it into the probe's
+// logs, the stack export, the probe pod's log, the phase times) and turns it into the probe's
 // result, its screenshot, the list of images built and the summary a reviewer reads.
 //
 //   e2e-report.ts probe <pod log> <out dir>      writes probe-result.json and stream-probe.png
@@ -209,7 +209,7 @@ export interface SummaryInput {
 const UPDATE_PHASE_LABELS: Record<UpdatePhase, string> = {
     builds: "builds (docker images, pushed to the local registry)",
     deploy: "deploy (Kubernetes objects, until the session is available)",
-    probe: "probe (the smoke-test Job)",
+    probe: "probe (the probe Job: stream-probe, in the cluster)",
 };
 
 /** Markdown that reads the same in a terminal and in a GitHub step summary. */
@@ -234,7 +234,7 @@ export function renderSummary(input: SummaryInput): string {
     out.push("### Probe", "");
     const p = input.probe;
     if (!p) {
-        out.push("No verdict: the smoke-test Job did not run or left no log (see the deploy command's output).");
+        out.push("No verdict: the probe Job did not run or left no log (see the deploy command's output).");
     } else {
         out.push(
             "| Verdict | fps | Resolution | Codec | Frames | Connect | Round trip |",

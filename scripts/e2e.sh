@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole thing, end to end, on one machine with Docker: the README's deploy command
 # (scripts/deploy-dev.sh) brings the dev stack up on a kind cluster and local registry made for this
-# run; the smoke-test Job decides; the same command run again must change nothing; then the stack is
+# run; the probe Job decides; the same command run again must change nothing; then the stack is
 # destroyed and the cluster, the registry and the images built are removed, on every exit path.
 # The probe's result and screenshot and a summary (phase times, images, the probe's numbers) land in
 # artifacts/e2e/; the summary is also printed, and added to the step summary in GitHub Actions.
@@ -21,8 +21,8 @@ readonly CLUSTER_NAME=streamspace
 readonly REGISTRY_NAME=kind-registry
 readonly REGISTRY_PORT=5001
 readonly STACK=dev
-# The smoke-test pods (components/sessionTest.ts).
-readonly PROBE_SELECTOR="app.kubernetes.io/part-of=streamspace-session-test,app.kubernetes.io/component=smoke-test"
+# The probe pods (components/sessionTest.ts).
+readonly PROBE_SELECTOR="app.kubernetes.io/part-of=streamspace-session-test,app.kubernetes.io/component=probe"
 # Every file a run writes into the artifacts folder (here and in scripts/e2e-report.ts). --artifacts
 # may name a folder that holds other files (--artifacts ~), so a new run removes these and no others.
 readonly ARTIFACT_FILES=(phases.tsv up.events.jsonl second-up.events.jsonl probe.log probe-result.json stream-probe.png images.tsv summary.md)
@@ -39,7 +39,7 @@ usage() {
 Usage: scripts/e2e.sh [--artifacts DIR]
 
 Deploys the dev stack with ./scripts/deploy-dev.sh on a new kind cluster (streamspace) and local
-registry (localhost:5001), lets the smoke test decide, runs the deploy command again (it must
+registry (localhost:5001), lets the probe Job decide, runs the deploy command again (it must
 change nothing), then destroys everything it made. Needs Docker, Node.js, the Pulumi CLI, kind and
 kubectl. Writes the probe's result, its screenshot and a summary to DIR (default artifacts/e2e),
 replacing an earlier run's files there and leaving any other file in DIR as it is.
@@ -127,18 +127,18 @@ fail() {
     exit 1
 }
 
-# The last smoke-test pod's log: the probe's verdict line and its screenshot (the Job's final attempt).
+# The last probe pod's log: the probe's verdict line and its screenshot (the Job's final attempt).
 collect_probe() {
     local pod
     pod=$(kubectl --context "kind-$CLUSTER_NAME" get pods --all-namespaces --selector "$PROBE_SELECTOR" \
         --sort-by=.metadata.creationTimestamp \
         --output 'jsonpath={range .items[*]}{.metadata.namespace}{" "}{.metadata.name}{"\n"}{end}' 2>/dev/null | tail -n 1) || pod=""
     if [ -z "$pod" ]; then
-        say "no smoke-test pod in the cluster: the probe did not run"
+        say "no probe pod in the cluster: the probe did not run"
         return 1
     fi
     if ! kubectl --context "kind-$CLUSTER_NAME" logs --namespace "${pod% *}" "${pod#* }" >"$artifacts/probe.log"; then
-        say "could not read the log of smoke-test pod ${pod#* }"
+        say "could not read the log of probe pod ${pod#* }"
         return 1
     fi
     report probe "$artifacts/probe.log" "$artifacts"
@@ -233,9 +233,9 @@ main() {
     say "the README's deploy command: ./scripts/deploy-dev.sh"
     if ! timed "deploy command (./scripts/deploy-dev.sh)" "$repo/scripts/deploy-dev.sh" --event-log "$artifacts/up.events.jsonl"; then
         collect_probe || true
-        fail "the deploy command failed: the builds, the deployment or the smoke test (see above; the probe's log is in $artifacts)"
+        fail "the deploy command failed: the builds, the deployment or the probe Job (see above; the probe's log is in $artifacts)"
     fi
-    collect_probe || fail "the update passed, but the smoke test's verdict could not be read back"
+    collect_probe || fail "the update passed, but the probe's verdict could not be read back"
 
     say "the deploy command again: it must change nothing"
     if ! timed "deploy command again (must change nothing)" "$repo/scripts/deploy-dev.sh" --expect-no-changes --event-log "$artifacts/second-up.events.jsonl"; then

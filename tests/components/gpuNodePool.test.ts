@@ -46,7 +46,7 @@ describe("GpuNodePool", () => {
         it("creates no GPU resource and lets sessions run anywhere with software encoding", async () => {
             const r = await run({ gpuProvider: "none" });
             assert.deepEqual(gpuResources(r), []);
-            assert.deepEqual(r.outputs.gpuScheduling, { nodeSelector: {}, tolerations: [], gpuLimit: false, encoding: "software" });
+            assert.deepEqual(r.outputs.gpuScheduling, { nodeSelector: {}, tolerations: [], requestsGpu: false, encoding: "software" });
         });
     });
 
@@ -156,7 +156,7 @@ describe("GpuNodePool", () => {
             assert.deepEqual(r.outputs.gpuScheduling, {
                 nodeSelector: selector,
                 tolerations: [toleration],
-                gpuLimit: true,
+                requestsGpu: true,
                 encoding: "nvenc",
                 readyTimeout: "25m",
             });
@@ -254,7 +254,7 @@ describe("GpuNodePool", () => {
             assert.deepEqual(r.outputs.gpuScheduling, {
                 nodeSelector: selector,
                 tolerations: [toleration],
-                gpuLimit: true,
+                requestsGpu: true,
                 encoding: "nvenc",
                 readyTimeout: "10m",
             });
@@ -296,7 +296,7 @@ describe("GpuNodePool", () => {
                 assert.deepEqual(one(r, LAUNCH_TEMPLATE).inputs.metadataOptions, nodeMetadata, stack);
                 assert.equal(one(r, LAUNCH_TEMPLATE).inputs.blockDeviceMappings[0].ebs.volumeSize, 100, `${stack}: the default gpuDiskSizeGb`);
                 assert.equal(byType(r, RELEASE).length, 1, `${stack} has no device plugin`);
-                assert.equal((r.outputs.gpuScheduling as { gpuLimit: boolean }).gpuLimit, true);
+                assert.equal((r.outputs.gpuScheduling as { requestsGpu: boolean }).requestsGpu, true);
             }
         });
     });

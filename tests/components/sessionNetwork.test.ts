@@ -9,7 +9,7 @@ import { isStrictSubset, parseCidr } from "../../config/cidr";
 import { byType, runProgram } from "../harness";
 
 const SESSION = { "app.kubernetes.io/component": "session" };
-const PROBE = { "app.kubernetes.io/component": "smoke-test" };
+const PROBE = { "app.kubernetes.io/component": "probe" };
 const DNS = {
     to: [
         {

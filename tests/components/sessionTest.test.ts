@@ -27,7 +27,7 @@ const CHROME_PORTS = [
 const GPU: WorkloadScheduling = {
     nodeSelector: { "streamspace.io/node-type": "gpu" },
     tolerations: [{ key: "nvidia.com/gpu", operator: "Equal", value: "true", effect: "NoSchedule" }],
-    gpuLimit: true,
+    requestsGpu: true,
     runtimeClassName: "nvidia",
 };
 
@@ -82,7 +82,7 @@ async function build(args: Partial<SessionTestArgs> & { config?: SessionTestConf
         kubeContext: args.kubeContext,
     }, { transformations: [record] });
     await valueOf(component.watchCommands);
-    await valueOf(component.smokeTestJobName);
+    await valueOf(component.probeJobName);
     await valueOf(component.password);
     await new Promise((r) => setTimeout(r, 10));
     const all = (type: string) => resources.filter((r) => r.type === type);
@@ -136,7 +136,7 @@ describe("SessionTest", () => {
             new Namespace({ ...ns.inputs } as any).validate();
         });
 
-        it("registers exactly the namespace, its network policies, credentials, session, service and smoke test (no relay over WebSockets)", () => {
+        it("registers exactly the namespace, its network policies, credentials, session, service and probe Job (no relay over WebSockets)", () => {
             assert.deepEqual(
                 b.resources.map((r) => `${r.type} ${r.name}`).sort(),
                 [
@@ -342,7 +342,7 @@ describe("SessionTest", () => {
         });
     });
 
-    describe("smoke-test Job", () => {
+    describe("probe Job", () => {
         let b: Built;
         let job: RegisteredResource;
         before(async () => {
@@ -458,7 +458,7 @@ describe("SessionTest", () => {
         });
 
         it("the Job name is not a secret (kubectl logs job/<name> is printed in the outputs)", async () => {
-            assert.equal(await pulumi.isSecret(pulumi.output(b.component.smokeTestJobName)), false);
+            assert.equal(await pulumi.isSecret(pulumi.output(b.component.probeJobName)), false);
         });
     });
 
@@ -505,7 +505,7 @@ describe("SessionTest in the program", () => {
         ]);
         assert.equal(run.outputs.sessionUrl, "http://session.streamspace-session-test.svc.cluster.local:8080/");
         assert.equal(run.outputs.passwordCommand, "pulumi stack output sessionPassword --show-secrets --stack dev");
-        assert.match(String(run.outputs.smokeTestJob), /^stream-probe-[0-9a-f]{10}$/);
+        assert.match(String(run.outputs.probeJob), /^stream-probe-[0-9a-f]{10}$/);
         // Every Kubernetes object of the test goes to the stack's cluster, not the ambient one.
         for (const r of run.resources.filter((r) => r.type.startsWith("kubernetes:") && r.name.startsWith("session-test"))) {
             assert.match(r.provider ?? "", /::cluster::/, `${r.name} does not use the stack's cluster provider`);
@@ -523,7 +523,7 @@ describe("SessionTest in the program", () => {
         const run = await runProgram({ stack: "staging", env: token });
         assert.equal(run.error, undefined, run.error?.message);
         const scheduling = run.outputs.gpuScheduling as WorkloadScheduling;
-        assert.equal(scheduling.gpuLimit, true);
+        assert.equal(scheduling.requestsGpu, true);
         const pod = sessionDeployment(run).inputs.spec.template.spec;
         assert.equal(pod.containers[0].resources.limits["nvidia.com/gpu"], "1");
         assert.deepEqual(pod.nodeSelector, scheduling.nodeSelector);

@@ -19,7 +19,7 @@ const PORTS = [
 const GPU: WorkloadScheduling = {
     nodeSelector: { "streamspace.io/node-type": "gpu" },
     tolerations: [{ key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" }],
-    gpuLimit: true,
+    requestsGpu: true,
     runtimeClassName: "nvidia",
 };
 

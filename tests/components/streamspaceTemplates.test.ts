@@ -207,7 +207,7 @@ describe("StreamSpace Templates", () => {
         }
     });
 
-    it("writes nothing until the resources it waits for (the smoke-test Job) have succeeded", async () => {
+    it("writes nothing until the resources it waits for (the probe Job) have succeeded", async () => {
         const pulumi = await import("@pulumi/pulumi");
         const { StreamspaceTemplates } = await import("../../components/streamspaceTemplates");
         await pulumi.runtime.setMocks(
@@ -230,7 +230,7 @@ describe("StreamSpace Templates", () => {
             after: [job],
         });
         for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
-        assert.deepEqual(fs.readdirSync(dir), [], "a Template was written before the smoke test passed");
+        assert.deepEqual(fs.readdirSync(dir), [], "a Template was written before the probe Job passed");
         passProbe("stream-probe-id");
         const yaml = await new Promise<string>((resolve) => templates.yaml.apply(resolve));
         assert.match(yaml, /chrome-selkies@sha256:/);

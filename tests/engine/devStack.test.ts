@@ -221,7 +221,7 @@ describe("The dev stack under the real Pulumi engine, on a real kube-apiserver",
         const deployment = await get("apps/v1", "Deployment", SESSION_DEPLOYMENT, SESSION_NAMESPACE);
         assert.equal(deployment.status, 200, `the session Deployment is not there; the namespace has: ${names.join(", ") || "none"}`);
         assert.equal(deployment.body.spec.template.spec.containers[0].image, chromeRef);
-        const job = await get("batch/v1", "Job", String(result.outputs.smokeTestJob.value), SESSION_NAMESPACE);
+        const job = await get("batch/v1", "Job", String(result.outputs.probeJob.value), SESSION_NAMESPACE);
         assert.equal(job.status, 200, "the probe Job is not there");
         assert.equal(job.body.spec.template.spec.containers[0].image, probeRef);
         const namespace = await get("v1", "Namespace", SESSION_NAMESPACE);

@@ -71,7 +71,7 @@ export function mainContainer(pod: Record<string, any>): Record<string, any> {
 /** A compliant non-session workload (the probe): no /dev/shm needed. */
 export function probeJob(change: (pod: Record<string, any>) => void = () => undefined): AdaptedResource {
     const template = sessionPod();
-    template.metadata.labels = { "app.kubernetes.io/name": "stream-probe", "app.kubernetes.io/component": "smoke-test" };
+    template.metadata.labels = { "app.kubernetes.io/name": "stream-probe", "app.kubernetes.io/component": "probe" };
     const container = mainContainer(template);
     container.name = "probe";
     container.image = PROBE_IMAGE;

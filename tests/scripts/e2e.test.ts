@@ -281,7 +281,7 @@ describe("scripts/e2e.sh (with test doubles for docker, kind, kubectl, npm and p
         assert.deepEqual(leftBehind(), []);
     });
 
-    it("fails when the smoke test fails, keeps the probe's verdict, and still removes everything", () => {
+    it("fails when the probe Job fails, keeps the probe's verdict, and still removes everything", () => {
         fakeWorld(dir);
         fs.writeFileSync(path.join(dir, "first-exit"), "255");
         fs.writeFileSync(path.join(dir, "probe.log"), probeLog(LOW_FPS));
@@ -311,7 +311,7 @@ describe("scripts/e2e.sh (with test doubles for docker, kind, kubectl, npm and p
         assert.deepEqual(leftBehind(), []);
     });
 
-    it("uses the dev stack's cluster, registry and smoke-test labels (Pulumi.dev.yaml, dev-cluster.sh, the SessionTest Job)", async () => {
+    it("uses the dev stack's cluster, registry and probe labels (Pulumi.dev.yaml, dev-cluster.sh, the SessionTest Job)", async () => {
         const script = fs.readFileSync(path.join(ROOT, "scripts", SCRIPT), "utf8");
         const constant = (name: string) => new RegExp(`^readonly ${name}=(\\S+)$`, "m").exec(script)?.[1];
         const config = stackConfig("dev");
@@ -326,7 +326,7 @@ describe("scripts/e2e.sh (with test doubles for docker, kind, kubectl, npm and p
         const labels = one(run, "kubernetes:batch/v1:Job").inputs.spec.template.metadata.labels;
         for (const pair of constant("PROBE_SELECTOR")!.replace(/"/g, "").split(",")) {
             const [key, value] = pair.split("=");
-            assert.equal(labels[key], value, `the smoke-test pods are not labelled ${pair}`);
+            assert.equal(labels[key], value, `the probe pods are not labelled ${pair}`);
         }
     });
 });

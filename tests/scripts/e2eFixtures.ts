@@ -1,4 +1,4 @@
-// Stand-ins for what a real end-to-end run produces: a smoke-test pod's log and Pulumi engine events.
+// Stand-ins for what a real end-to-end run produces: a probe pod's log and Pulumi engine events.
 import { createHash } from "crypto";
 
 /** Stands in for the probe's screenshot: PNG-signed bytes, long enough for several log lines. */

@@ -21,7 +21,7 @@ import { PROBE_LOG_PNG, eventLine, probeLog } from "./e2eFixtures";
 const VERDICT = { verdict: "pass", reason: null, detail: "598 frames decoded in 20 s at 29.9 fps, 1280x720 video/H264", framesDecoded: 598, fps: 29.9, width: 1280, height: 720, roundTripTimeMs: 1.2, codec: "video/H264", connectMs: 640, verdictMs: 20810, screenshot: "/tmp/stream-probe.png" };
 
 describe("scripts/e2e-report.ts", () => {
-    describe("the probe's log (kubectl logs of the smoke-test pod)", () => {
+    describe("the probe's log (kubectl logs of the probe pod)", () => {
         it("finds the verdict line after the progress lines and the screenshot block", () => {
             assert.deepEqual(probeResultFromLog(probeLog(VERDICT)), VERDICT);
         });
