@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# apiserver.sh - a Kubernetes API server of its own, with nothing else: etcd
-# and kube-apiserver on 127.0.0.1, so the program's objects meet the real
-# schema validation and admission (PodSecurity included) without a cluster.
-# No controller-manager, scheduler or kubelet runs: objects are stored and
-# admitted, never reconciled (a Pod stays Pending, no ServiceAccount
-# "default" appears in a new namespace).
+# apiserver.sh - a Kubernetes control plane of its own, without nodes: etcd,
+# kube-apiserver and kube-controller-manager on 127.0.0.1, so the program's
+# objects meet the real schema validation and admission (PodSecurity included)
+# and the real controllers (Deployments make ReplicaSets and Pods, Jobs make
+# Pods, deleted namespaces are emptied, the garbage collector runs) without a
+# cluster. No scheduler or kubelet runs: a Pod stays Pending.
 #
 #   scripts/lab/apiserver.sh start STATE_DIR [--owner PID]
 #   scripts/lab/apiserver.sh stop STATE_DIR
@@ -12,8 +12,9 @@
 #   start    STATE_DIR must be missing or empty. Generates a CA, the serving
 #            certificate (127.0.0.1, localhost), an admin client certificate
 #            (group system:masters) and the service-account key pair with
-#            openssl; starts etcd and kube-apiserver on free ports; waits for
-#            /readyz; writes STATE_DIR/kubeconfig. On any failure it stops what
+#            openssl; starts etcd, kube-apiserver and kube-controller-manager
+#            on free ports; waits for each to be ready; writes
+#            STATE_DIR/kubeconfig. On any failure it stops what
 #            it started, removes STATE_DIR and prints the servers' last log
 #            lines.
 #   --owner  stop the servers on their own once process PID has ended (a test
@@ -176,13 +177,14 @@ cmd_start() {
   trap 'status=$?; if ((status != 0)); then stop_recorded "$state"; rm -rf "$state"; fi' EXIT
   trap 'exit 130' INT TERM
 
-  local bins etcd_bin apiserver_bin
+  local bins etcd_bin apiserver_bin controller_bin
   command -v openssl >/dev/null || die "openssl is needed to make the certificates"
   command -v curl >/dev/null || die "curl is needed to wait for the servers"
   bins=$("$script_dir/kubernetes.sh" --print-path --no-build 2>"$state/kubernetes.log") ||
     die "the Kubernetes binaries are not built: $(tail -n 1 "$state/kubernetes.log")"
   etcd_bin=$(PATH=$bins command -v etcd)
   apiserver_bin=$(PATH=$bins command -v kube-apiserver)
+  controller_bin=$(PATH=$bins command -v kube-controller-manager)
 
   make_certificates
 
@@ -217,6 +219,21 @@ cmd_start() {
     --cacert "$state/ca.crt" --cert "$state/admin.crt" --key "$state/admin.key"
 
   write_kubeconfig "$secure_port"
+
+  # The controllers, each under its own service account as in a real cluster; the CA signs what
+  # the certificate controller approves. Its health endpoint serves a certificate of its own.
+  local controller_port
+  controller_port=$(free_port)
+  start_process kube-controller-manager "$controller_bin" \
+    --kubeconfig "$state/kubeconfig" \
+    --bind-address 127.0.0.1 --secure-port "$controller_port" \
+    --leader-elect=false --use-service-account-credentials \
+    --service-account-private-key-file "$state/service-account.key" \
+    --root-ca-file "$state/ca.crt" \
+    --cluster-signing-cert-file "$state/ca.crt" --cluster-signing-key-file "$state/ca.key" \
+    --service-cluster-ip-range "$SERVICE_CLUSTER_IP_RANGE"
+  wait_for kube-controller-manager "https://127.0.0.1:$controller_port/healthz" --insecure
+
   trap - EXIT INT TERM
   say "ready: https://127.0.0.1:$secure_port (kubeconfig: $state/kubeconfig)"
 }

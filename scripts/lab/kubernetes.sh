@@ -10,7 +10,7 @@
 #
 #   scripts/lab/kubernetes.sh [--env | --print-path] [--no-build] [PIECE...]
 #
-#   PIECE         kube-apiserver, etcd (default: both)
+#   PIECE         kube-apiserver, kube-controller-manager, etcd (default: all)
 #   --env         print shell exports instead: eval "$(scripts/lab/kubernetes.sh --env)"
 #   --print-path  print only the bin folders, joined with ':'
 #   --no-build    build nothing: fail (status 1, naming the piece) where a
@@ -52,12 +52,12 @@ while (($#)); do
     --print-path) mode=path ;;
     --no-build) build=no ;;
     -h | --help) usage; exit 0 ;;
-    kube-apiserver | etcd) pieces+=("$1") ;;
+    kube-apiserver | kube-controller-manager | etcd) pieces+=("$1") ;;
     *) usage; die "unknown argument: $1" ;;
   esac
   shift
 done
-((${#pieces[@]})) || pieces=(kube-apiserver etcd)
+((${#pieces[@]})) || pieces=(kube-apiserver kube-controller-manager etcd)
 
 command -v go >/dev/null || die "go is needed (Go >= 1.26): none on PATH"
 command -v node >/dev/null || die "node is needed to read the modules' go.mod files"
@@ -113,6 +113,16 @@ ldflags_kube-apiserver() {
     P_LDFLAGS+=" -X k8s.io/component-base/version.$key=$value -X k8s.io/client-go/pkg/version.$key=$value"
   done
 }
+
+# The controllers (namespaces, garbage collection, Deployments, Jobs) from the same
+# module and release, stamped the same way.
+piece_kube-controller-manager() {
+  piece_kube-apiserver
+  P_BIN=kube-controller-manager
+  P_MAIN=$P_MODULE/cmd/kube-controller-manager
+}
+map_local_kube-controller-manager() { map_local_kube-apiserver "$@"; }
+ldflags_kube-controller-manager() { ldflags_kube-apiserver "$@"; }
 
 piece_etcd() {
   P_BIN=etcd P_VERSION=$ETCD_VERSION

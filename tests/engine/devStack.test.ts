@@ -15,7 +15,7 @@ import { ApiServer, Manifest, templateCrd } from "../kubernetes/apiServer";
  * The dev stack under the real Pulumi engine: the Pulumi CLI and the Kubernetes provider plugin,
  * built from the Go module proxy by scripts/lab/engine.sh, run the program (index.ts, unchanged,
  * through the Automation API's inline mode, which needs no Node.js language host) against a real
- * kube-apiserver and etcd (scripts/lab/apiserver.sh), with a local file backend: preview, update,
+ * kube-apiserver and etcd with kube-controller-manager (scripts/lab/apiserver.sh), with a local file backend: preview, update,
  * a second preview and update that change nothing, and destroy.
  *
  * What differs from `./scripts/deploy-dev.sh`, and why:
@@ -23,9 +23,9 @@ import { ApiServer, Manifest, templateCrd } from "../kubernetes/apiServer";
  *   this stack must, and does, run without it. Their digests are stand-ins (each image folder's
  *   tree hash): nothing pulls them, as no kubelet runs at this rung.
  * - The session password is set, so the random provider (not buildable here either) is not used.
- * - Every Kubernetes object carries `pulumi.com/skipAwait` and is deleted in the background: with
- *   no controller manager and no kubelet, no Deployment becomes ready, no Job completes, no
- *   namespace finishes deleting and no garbage collector clears a foreground deletion.
+ * - Every Kubernetes object carries `pulumi.com/skipAwait`: the controllers run (Deployments make
+ *   ReplicaSets and Pods, Jobs make Pods, namespaces are emptied when deleted), but no scheduler or
+ *   kubelet does, so no Pod starts, no Deployment becomes ready and no Job completes.
  *
  * Needs the engine built (`npm run test:engine` builds it first); without it every test here is
  * skipped, saying so, unless STREAMSPACE_REQUIRE_ENGINE=1 makes that a failure.
@@ -57,10 +57,7 @@ function standInReference(name: string): string {
     return `localhost:5001/streamspace-dev/${name}@sha256:${treeHash(loadCatalog().get(name).folder)}`;
 }
 
-/**
- * The lab's one adjustment to the program (see the header): no object is awaited, and deletion is
- * in the background (the default, foreground, waits for a garbage collector that does not run).
- */
+/** The lab's one adjustment to the program (see the header): no object is awaited. */
 function skipAwait(args: pulumi.ResourceTransformArgs): pulumi.ResourceTransformResult | undefined {
     if (!args.type.startsWith("kubernetes:") || args.type.startsWith("kubernetes:helm")) return undefined;
     const props = { ...args.props };
@@ -68,7 +65,6 @@ function skipAwait(args: pulumi.ResourceTransformArgs): pulumi.ResourceTransform
     metadata.annotations = {
         ...(metadata.annotations ?? {}),
         "pulumi.com/skipAwait": "true",
-        "pulumi.com/deletionPropagationPolicy": "background",
     };
     props.metadata = metadata;
     return { props, opts: args.opts };
@@ -95,6 +91,17 @@ function plainTextPaths(value: unknown, needle: string, at = "$"): string[] {
         return Object.entries(o).flatMap(([k, v]) => plainTextPaths(v, needle, `${label}.${k}`));
     }
     return [];
+}
+
+/** Polls `check` every half second until it returns a value, for at most a minute. */
+async function waitUntil<T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 60_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+        const value = await check();
+        if (value !== undefined) return value;
+        if (Date.now() > deadline) throw new Error(`not within ${timeoutMs / 1000} s: ${what}`);
+        await new Promise((r) => setTimeout(r, 500));
+    }
 }
 
 interface Step {
@@ -228,6 +235,14 @@ describe("The dev stack under the real Pulumi engine, on a real kube-apiserver",
         assert.equal(namespace.body.metadata.labels["pod-security.kubernetes.io/enforce"], "restricted");
         const policies = await server().request("GET", `/apis/networking.k8s.io/v1/namespaces/${SESSION_NAMESPACE}/networkpolicies`);
         assert.ok(policies.body.items.length >= 2, `NetworkPolicies: ${policies.body.items.map((p: any) => p.metadata.name).join(", ")}`);
+        // The controllers act on what the update created: the session's ReplicaSet and the probe's Pod,
+        // both admitted under `restricted`.
+        const made = await waitUntil(async () => {
+            const pods = await server().request("GET", `/api/v1/namespaces/${SESSION_NAMESPACE}/pods`);
+            const owners = (pods.body.items ?? []).map((p: any) => p.metadata.ownerReferences?.[0]?.kind);
+            return owners.includes("ReplicaSet") && owners.includes("Job") ? owners : undefined;
+        }, "a Pod of the session's ReplicaSet and one of the probe Job");
+        assert.ok(made.length >= 2);
         const template = await get(TEMPLATE_API_VERSION, TEMPLATE_KIND, "chrome-selkies", "streamspace");
         assert.equal(template.status, 200, "the chrome-selkies Template is not there");
         assert.equal(template.body.spec.baseImage, chromeRef);
@@ -272,8 +287,7 @@ describe("The dev stack under the real Pulumi engine, on a real kube-apiserver",
         assert.deepEqual(state.resources ?? [], []);
         const template = await get(TEMPLATE_API_VERSION, TEMPLATE_KIND, "chrome-selkies", "streamspace");
         assert.equal(template.status, 404);
-        // No namespace controller runs here to finish the deletion: the namespace is terminating.
-        const namespace = await get("v1", "Namespace", SESSION_NAMESPACE);
-        assert.ok(namespace.status === 404 || namespace.body.metadata.deletionTimestamp, "the session namespace was not deleted");
+        // The namespace controller empties the namespace and removes it.
+        await waitUntil(async () => ((await get("v1", "Namespace", SESSION_NAMESPACE)).status === 404 ? true : undefined), "the session namespace gone");
     });
 });
