@@ -7,6 +7,9 @@
 #       API server (preview, up, no-change preview and up, destroy),
 #   3. the offline build-and-boot of the images (buildah/podman, no Docker engine needed), with
 #      the stream checks of every image;
+#   3b. the node check: the dev stack under the real engine on that control plane with a real node
+#      (containerd, kubelet, kube-proxy, CoreDNS): the session pod runs the chrome-selkies just
+#      built, the probe Job streams from it and gates the update;
 #   4. the streaming benchmark on its smallest setting (npm run bench:stream -- --tiny).
 # Each stage prints "N passed, N failed"; the last line of this script is the total.
 set -euo pipefail
@@ -14,7 +17,9 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # Debian packages the test stages use (the offline image stage installs its own).
-DEB_PACKAGES=(chromium shellcheck coturn gpg)
+DEB_PACKAGES=(chromium shellcheck coturn gpg
+    # the node check's container runtime, Pod network, registry and pause process
+    containerd runc containernetworking-plugins docker-registry catatonit iptables iproute2)
 
 # shellcheck source=scripts/lib/debian-packages.sh
 source scripts/lib/debian-packages.sh
@@ -71,8 +76,11 @@ run_stage apiserver npm run -s test:apiserver
 run_stage engine npm run -s test:engine
 # Builds and boots the images offline (buildah, podman); SKIP_IMAGE_TESTS=1 skips it, loudly.
 run_stage images bash scripts/offline-images.sh
-# The streaming benchmark on its smallest setting, on the images just built: it runs and measures.
 if [ "${SKIP_IMAGE_TESTS:-}" != 1 ]; then
+    # The dev stack on a real node (scripts/lab/node.sh), with the chrome-selkies and stream-probe
+    # images just built: the session runs, the probe Job streams from it and gates the update.
+    run_stage node npm run -s test:node
+    # The streaming benchmark on its smallest setting, on the images just built: it runs and measures.
     run_stage bench-stream npm run -s bench:stream -- --tiny
 fi
 

@@ -37,39 +37,8 @@ say() { printf 'apiserver.sh: %s\n' "$*" >&2; }
 usage() { sed -n '9,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; }
 
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-
-# A free TCP port on 127.0.0.1 (the kernel's choice, released at once).
-free_port() {
-  node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'
-}
-
-# Whether pid $1 still runs the executable $2 (a recycled pid does not).
-runs() {
-  local exe
-  exe=$(readlink "/proc/$1/exe" 2>/dev/null) || return 1
-  [[ $exe == "$2" ]]
-}
-
-# stop_recorded DIR: TERM, then KILL after 10 s, each process in DIR/pids
-# ("name pid executable" lines), and wait until it is gone.
-stop_recorded() {
-  local dir=$1 name pid exe i
-  [[ -f $dir/pids ]] || return 0
-  # The API server first: it would log etcd's absence at length.
-  while read -r name pid exe; do
-    [[ $pid != "${BASHPID}" ]] || continue
-    runs "$pid" "$exe" || continue
-    kill -TERM "$pid" 2>/dev/null || continue
-    for ((i = 0; i < 100; i++)); do
-      runs "$pid" "$exe" || break
-      sleep 0.1
-    done
-    if runs "$pid" "$exe"; then
-      say "$name (pid $pid) ignored TERM for 10 s: killing it"
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-  done < <(tac "$dir/pids")
-}
+# shellcheck source=scripts/lib/lab-processes.sh
+source "$script_dir/../lib/lab-processes.sh"
 
 remove_state() {
   local dir=$1
@@ -85,19 +54,6 @@ cmd_stop() {
   remove_state "$dir"
 }
 
-# openssl, with its output kept for the error message.
-ssl() { openssl "$@" >>"$state/openssl.log" 2>&1 || die "openssl $1 failed: $(tail -n 5 "$state/openssl.log")"; }
-
-# make_cert NAME SUBJECT EXTENSIONS: a key and a certificate signed by the CA.
-make_cert() {
-  local name=$1 subject=$2 extensions=$3
-  ssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$state/$name.key"
-  ssl req -new -key "$state/$name.key" -subj "$subject" -out "$state/$name.csr"
-  printf '%s\n' "$extensions" >"$state/$name.ext"
-  ssl x509 -req -in "$state/$name.csr" -CA "$state/ca.crt" -CAkey "$state/ca.key" -CAcreateserial \
-    -days 2 -sha256 -extfile "$state/$name.ext" -out "$state/$name.crt"
-}
-
 make_certificates() {
   ssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$state/ca.key"
   ssl req -x509 -new -key "$state/ca.key" -subj "/CN=streamspace-apiserver-check-ca" -days 2 -sha256 \
@@ -108,53 +64,12 @@ extendedKeyUsage=serverAuth
 keyUsage=critical,digitalSignature"
   make_cert admin "/O=system:masters/CN=admin" "extendedKeyUsage=clientAuth
 keyUsage=critical,digitalSignature"
+  # How the API server proves itself to a kubelet (logs, exec) when scripts/lab/node.sh runs one.
+  make_cert kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" "extendedKeyUsage=clientAuth
+keyUsage=critical,digitalSignature"
   # The API server signs service-account tokens with this key and verifies them with its public half.
   ssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$state/service-account.key"
   ssl pkey -in "$state/service-account.key" -pubout -out "$state/service-account.pub"
-}
-
-# start_process NAME EXECUTABLE ARGS...: runs it in the background with its
-# output in STATE_DIR/NAME.log and records it in STATE_DIR/pids.
-start_process() {
-  local name=$1 exe=$2
-  shift 2
-  "$exe" "$@" </dev/null >"$state/$name.log" 2>&1 &
-  printf '%s %s %s\n' "$name" "$!" "$exe" >>"$state/pids"
-}
-
-# wait_for NAME URL CURL_ARGS...: until URL answers 200 "ok", while NAME runs.
-wait_for() {
-  local name=$1 url=$2 pid exe deadline=$((SECONDS + READY_TIMEOUT_SECONDS))
-  shift 2
-  read -r _ pid exe < <(grep "^$name " "$state/pids")
-  until [[ $(curl -s --max-time 5 "$@" "$url" 2>/dev/null) == ok ]]; do
-    runs "$pid" "$exe" || die "$name exited before it was ready; last lines of its log:"$'\n'"$(tail -n 20 "$state/$name.log")"
-    ((SECONDS < deadline)) || die "$name was not ready within $READY_TIMEOUT_SECONDS s ($url); last lines of its log:"$'\n'"$(tail -n 20 "$state/$name.log")"
-    sleep 0.5
-  done
-}
-
-write_kubeconfig() {
-  cat >"$state/kubeconfig" <<EOF
-apiVersion: v1
-kind: Config
-clusters:
-  - name: apiserver-check
-    cluster:
-      server: https://127.0.0.1:$1
-      certificate-authority: $state/ca.crt
-users:
-  - name: admin
-    user:
-      client-certificate: $state/admin.crt
-      client-key: $state/admin.key
-contexts:
-  - name: apiserver-check
-    context:
-      cluster: apiserver-check
-      user: admin
-current-context: apiserver-check
-EOF
 }
 
 # Stops the servers once process $1 has ended. Runs in the background, recorded with them.
@@ -180,7 +95,7 @@ cmd_start() {
   local bins etcd_bin apiserver_bin controller_bin
   command -v openssl >/dev/null || die "openssl is needed to make the certificates"
   command -v curl >/dev/null || die "curl is needed to wait for the servers"
-  bins=$("$script_dir/kubernetes.sh" --print-path --no-build 2>"$state/kubernetes.log") ||
+  bins=$("$script_dir/kubernetes.sh" --print-path --no-build kube-apiserver kube-controller-manager etcd 2>"$state/kubernetes.log") ||
     die "the Kubernetes binaries are not built: $(tail -n 1 "$state/kubernetes.log")"
   etcd_bin=$(PATH=$bins command -v etcd)
   apiserver_bin=$(PATH=$bins command -v kube-apiserver)
@@ -214,11 +129,13 @@ cmd_start() {
     --service-account-signing-key-file "$state/service-account.key" \
     --authorization-mode Node,RBAC \
     --service-cluster-ip-range "$SERVICE_CLUSTER_IP_RANGE" \
-    --endpoint-reconciler-type none
+    --endpoint-reconciler-type none \
+    --kubelet-client-certificate "$state/kubelet-client.crt" --kubelet-client-key "$state/kubelet-client.key" \
+    --kubelet-certificate-authority "$state/ca.crt" --kubelet-preferred-address-types InternalIP
   wait_for kube-apiserver "https://127.0.0.1:$secure_port/readyz" \
     --cacert "$state/ca.crt" --cert "$state/admin.crt" --key "$state/admin.key"
 
-  write_kubeconfig "$secure_port"
+  write_kubeconfig "$state/kubeconfig" "https://127.0.0.1:$secure_port" "$state/ca.crt" "$state/admin.crt" "$state/admin.key"
 
   # The controllers, each under its own service account as in a real cluster; the CA signs what
   # the certificate controller approves. Its health endpoint serves a certificate of its own.

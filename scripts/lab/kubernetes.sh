@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# kubernetes.sh - a tool that builds the Kubernetes pieces the API server check
-# needs (kube-apiserver and etcd) from source, through the Go module proxy, for
-# machines where the release downloads (dl.k8s.io, GitHub releases) and the
-# container registries (registry.k8s.io) cannot be reached.
+# kubernetes.sh - a tool that builds the Kubernetes pieces the lab's cluster
+# runs (the control plane, the node's kubelet and kube-proxy, etcd and CoreDNS)
+# from source, through the Go module proxy, for machines where the release
+# downloads (dl.k8s.io, GitHub releases) and the container registries
+# (registry.k8s.io) cannot be reached.
 #
 # Nothing is fetched from anywhere but the Go module proxy ($GOPROXY) and no
 # binary is committed: each piece is built into a cache folder keyed by its
@@ -10,15 +11,16 @@
 #
 #   scripts/lab/kubernetes.sh [--env | --print-path] [--no-build] [PIECE...]
 #
-#   PIECE         kube-apiserver, kube-controller-manager, etcd (default: all)
+#   PIECE         kube-apiserver, kube-controller-manager, kube-scheduler,
+#                 kubelet, kube-proxy, etcd, coredns (default: all)
 #   --env         print shell exports instead: eval "$(scripts/lab/kubernetes.sh --env)"
 #   --print-path  print only the bin folders, joined with ':'
 #   --no-build    build nothing: fail (status 1, naming the piece) where a
 #                 piece is not in the cache yet
 #
-# Versions are pinned below: Kubernetes (KUBERNETES_VERSION) and the etcd its
-# release is tested with (ETCD_VERSION, kubeadm's DefaultEtcdVersion of that
-# Kubernetes release).
+# Versions are pinned below: Kubernetes (KUBERNETES_VERSION) and the etcd and
+# CoreDNS its release is tested with (kubeadm's DefaultEtcdVersion and
+# CoreDNSVersion of that Kubernetes release).
 # Cache: ${STREAMSPACE_CACHE_DIR:-~/.cache/streamspace-images}/kubernetes/
 #   <binary>-<version>/bin   the built binary (plus src/: the wrapper module)
 #   go/mod, go/build         Go's own module and build caches (GOMODCACHE,
@@ -37,6 +39,8 @@ KUBERNETES_VERSION=1.36.3
 # kubeadm 1.36.3 installs etcd 3.6.8 (cmd/kubeadm/app/constants: DefaultEtcdVersion);
 # its go.mod requires the etcd 3.6.8 client too.
 ETCD_VERSION=3.6.8
+# kubeadm 1.36.3 deploys CoreDNS v1.14.2 (cmd/kubeadm/app/constants: CoreDNSVersion).
+COREDNS_VERSION=1.14.2
 
 die() { printf 'kubernetes.sh: %s\n' "$*" >&2; exit 1; }
 say() { printf '%s\n' "$*" >&2; }
@@ -52,12 +56,12 @@ while (($#)); do
     --print-path) mode=path ;;
     --no-build) build=no ;;
     -h | --help) usage; exit 0 ;;
-    kube-apiserver | kube-controller-manager | etcd) pieces+=("$1") ;;
+    kube-apiserver | kube-controller-manager | kube-scheduler | kubelet | kube-proxy | etcd | coredns) pieces+=("$1") ;;
     *) usage; die "unknown argument: $1" ;;
   esac
   shift
 done
-((${#pieces[@]})) || pieces=(kube-apiserver kube-controller-manager etcd)
+((${#pieces[@]})) || pieces=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy etcd coredns)
 
 command -v go >/dev/null || die "go is needed (Go >= 1.26): none on PATH"
 command -v node >/dev/null || die "node is needed to read the modules' go.mod files"
@@ -124,6 +128,17 @@ piece_kube-controller-manager() {
 map_local_kube-controller-manager() { map_local_kube-apiserver "$@"; }
 ldflags_kube-controller-manager() { ldflags_kube-apiserver "$@"; }
 
+# The node's pieces and the scheduler: the same module, release and stamps.
+piece_kube-scheduler() { piece_kube-apiserver; P_BIN=kube-scheduler P_MAIN=$P_MODULE/cmd/kube-scheduler; }
+map_local_kube-scheduler() { map_local_kube-apiserver "$@"; }
+ldflags_kube-scheduler() { ldflags_kube-apiserver "$@"; }
+piece_kubelet() { piece_kube-apiserver; P_BIN=kubelet P_MAIN=$P_MODULE/cmd/kubelet; }
+map_local_kubelet() { map_local_kube-apiserver "$@"; }
+ldflags_kubelet() { ldflags_kube-apiserver "$@"; }
+piece_kube-proxy() { piece_kube-apiserver; P_BIN=kube-proxy P_MAIN=$P_MODULE/cmd/kube-proxy; }
+map_local_kube-proxy() { map_local_kube-apiserver "$@"; }
+ldflags_kube-proxy() { ldflags_kube-apiserver "$@"; }
+
 piece_etcd() {
   P_BIN=etcd P_VERSION=$ETCD_VERSION
   P_MODULE=go.etcd.io/etcd/server/v3 P_MODVER=v$ETCD_VERSION
@@ -142,6 +157,19 @@ map_local_etcd() {
 # the commit is a variable, and the module zip does not carry it.
 ldflags_etcd() {
   P_LDFLAGS="-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=v$ETCD_VERSION"
+}
+
+# The cluster's DNS, with the plugins its release compiles in (core/plugin/zplugin.go).
+piece_coredns() {
+  P_BIN=coredns P_VERSION=$COREDNS_VERSION
+  P_MODULE=github.com/coredns/coredns P_MODVER=v$COREDNS_VERSION
+  P_MAIN=$P_MODULE
+  P_TAGS=
+}
+map_local_coredns() { :; }
+# The version is a constant of the module; only the commit is a variable.
+ldflags_coredns() {
+  P_LDFLAGS="-s -w -X github.com/coredns/coredns/coremain.GitCommit=v$COREDNS_VERSION"
 }
 
 

@@ -1,14 +1,15 @@
 # Installs the Debian packages the tests use (sourced by scripts/test.sh).
 #   install_debian_packages PACKAGE...   installs those not installed yet, as root (sudo otherwise)
 # Debian starts the service of a package it installs. coturn's would listen on every interface
-# with Debian's default configuration; the tests run coturn themselves, with settings of their
-# own, so on a machine running systemd its service is masked before the package arrives and never
-# starts.
+# with Debian's default configuration, containerd's and docker-registry's would run a container
+# runtime and a registry on the machine; the tests run all three themselves, with settings of
+# their own, so on a machine running systemd their services are masked before the packages
+# arrive and never start.
 # shellcheck shell=bash
 
 SYSTEMD_RUN_DIR=${STREAMSPACE_SYSTEMD_RUN_DIR:-/run/systemd/system}
 # Packages whose service must not start on the machine that runs the tests.
-QUIET_SERVICES=(coturn)
+QUIET_SERVICES=(coturn containerd docker-registry)
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

@@ -1,15 +1,13 @@
 import { strict as assert } from "assert";
-import { execFileSync } from "child_process";
 import { randomBytes } from "crypto";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { EngineEvent, LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
-import { parse as parseYaml } from "yaml";
+import { EngineEvent, Stack } from "@pulumi/pulumi/automation";
 import { loadCatalog, treeHash } from "../../catalog";
 import { TEMPLATE_API_VERSION, TEMPLATE_KIND } from "../../components/streamspaceTemplates";
-import { ApiServer, Manifest, templateCrd } from "../kubernetes/apiServer";
+import { ApiServer, Manifest } from "../kubernetes/apiServer";
+import { changes, engineBins, installStreamSpace, labProgram, labStack, plainTextPaths, Steps, waitUntil } from "./labStack";
 
 /**
  * The dev stack under the real Pulumi engine: the Pulumi CLI and the Kubernetes provider plugin,
@@ -31,26 +29,11 @@ import { ApiServer, Manifest, templateCrd } from "../kubernetes/apiServer";
  * skipped, saying so, unless STREAMSPACE_REQUIRE_ENGINE=1 makes that a failure.
  */
 
-const ROOT = path.resolve(__dirname, "..", "..");
-const ENGINE = path.join(ROOT, "scripts", "lab", "engine.sh");
-const PIECES = ["pulumi", "kubernetes"];
 const SERVER_START_MS = 240_000;
 const STEP_MS = 600_000;
-const STACK = "dev";
 const SESSION_NAMESPACE = "streamspace-session-test";
 const SESSION_DEPLOYMENT = "session";
 const PASSWORD = `lab-${randomBytes(12).toString("hex")}`;
-
-/** The engine's bin folders, or why they are not there. */
-function engineBins(): { bins?: string[]; missing?: string } {
-    try {
-        const out = execFileSync(ENGINE, ["--print-path", "--no-build", ...PIECES], { stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
-        return { bins: out.trim().split(":") };
-    } catch (e) {
-        const err = e as { stderr?: string; message: string };
-        return { missing: (err.stderr || err.message).trim().split("\n").pop() };
-    }
-}
 
 /** A stand-in digest for an image nothing will pull: its folder's tree hash, so it is stable. */
 function standInReference(name: string): string {
@@ -70,60 +53,14 @@ function skipAwait(args: pulumi.ResourceTransformArgs): pulumi.ResourceTransform
     return { props, opts: args.opts };
 }
 
-/** index.ts, evaluated afresh for each operation, as `pulumi up` would run it. */
-async function program(): Promise<Record<string, unknown>> {
-    for (const file of Object.keys(require.cache)) {
-        if (file.startsWith(ROOT + path.sep) && !file.includes(`${path.sep}node_modules${path.sep}`) && !file.startsWith(__dirname)) {
-            delete require.cache[file];
-        }
-    }
-    pulumi.runtime.registerResourceTransform(skipAwait);
-    return { ...require(path.join(ROOT, "index.ts")) };
-}
-
-/** The paths in `value` (a stack export) where `needle` appears in plain text, with the resource. */
-function plainTextPaths(value: unknown, needle: string, at = "$"): string[] {
-    if (typeof value === "string") return value.includes(needle) ? [at] : [];
-    if (Array.isArray(value)) return value.flatMap((v, i) => plainTextPaths(v, needle, `${at}[${i}]`));
-    if (value && typeof value === "object") {
-        const o = value as Record<string, unknown>;
-        const label = typeof o.urn === "string" ? `${at}<${o.urn}>` : at;
-        return Object.entries(o).flatMap(([k, v]) => plainTextPaths(v, needle, `${label}.${k}`));
-    }
-    return [];
-}
-
-/** Polls `check` every half second until it returns a value, for at most a minute. */
-async function waitUntil<T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 60_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-        const value = await check();
-        if (value !== undefined) return value;
-        if (Date.now() > deadline) throw new Error(`not within ${timeoutMs / 1000} s: ${what}`);
-        await new Promise((r) => setTimeout(r, 500));
-    }
-}
-
-interface Step {
-    name: string;
-    seconds: number;
-    summary: string;
-}
-
 describe("The dev stack under the real Pulumi engine, on a real kube-apiserver", function () {
     let api: ApiServer | undefined;
     let stack: Stack | undefined;
     let work: string | undefined;
-    const steps: Step[] = [];
+    const steps = new Steps();
     const chromeRef = standInReference("chrome-selkies");
     const probeRef = standInReference("stream-probe");
-
-    const timed = async <T>(name: string, run: () => Promise<T>, summary: (r: T) => string): Promise<T> => {
-        const start = Date.now();
-        const result = await run();
-        steps.push({ name, seconds: (Date.now() - start) / 1000, summary: summary(result) });
-        return result;
-    };
+    const timed = steps.timed.bind(steps);
 
     before(async function () {
         const engine = engineBins();
@@ -134,59 +71,18 @@ describe("The dev stack under the real Pulumi engine, on a real kube-apiserver",
         }
         this.timeout(SERVER_START_MS + 120_000);
         api = await ApiServer.start(SERVER_START_MS);
-
-        // What StreamSpace's installation provides: its namespace and the Template CRD.
-        const crd = templateCrd(path.join(ROOT, "components", "streamspaceTemplate.schema.json"), TEMPLATE_API_VERSION, TEMPLATE_KIND);
-        assert.equal((await api.create(crd)).status, 201);
-        await api.waitFor(crd, "Established", (body) => body.status?.conditions?.some((c: any) => c.type === "Established" && c.status === "True"));
-        await api.waitForKind(TEMPLATE_API_VERSION, TEMPLATE_KIND);
-        assert.equal((await api.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: "streamspace" } })).status, 201);
-
-        // The project and the dev stack's file, in a folder of their own: the workspace writes the
-        // lab's settings into that copy, never into the repository's Pulumi.dev.yaml.
-        work = fs.mkdtempSync(path.join(os.tmpdir(), "engine-check-"));
-        const project = path.join(work, "project");
-        fs.mkdirSync(project);
-        for (const file of ["Pulumi.yaml", `Pulumi.${STACK}.yaml`]) fs.copyFileSync(path.join(ROOT, file), path.join(project, file));
-        fs.mkdirSync(path.join(work, "state"));
-        fs.mkdirSync(path.join(work, "home"));
-
-        const [pulumiBin, ...pluginBins] = engine.bins!;
-        const pulumiCommand = await PulumiCommand.get({ root: path.dirname(pulumiBin) });
-        const kubeconfig = fs.readFileSync(path.join(api.stateDir, "kubeconfig"), "utf8");
-        const workspace = await LocalWorkspace.create({
-            workDir: project,
-            program,
-            pulumiCommand,
-            pulumiHome: path.join(work, "home"),
-            envVars: {
-                PULUMI_BACKEND_URL: `file://${path.join(work, "state")}`,
-                PULUMI_CONFIG_PASSPHRASE: randomBytes(16).toString("hex"),
-                // The Kubernetes provider is found on PATH (an ambient plugin); nothing is downloaded.
-                PATH: [...pluginBins, process.env.PATH].join(path.delimiter),
-                PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-                PULUMI_SKIP_UPDATE_CHECK: "true",
-            },
-        });
-        stack = await Stack.create(STACK, workspace);
-        await stack.setAllConfig({
-            "streamspace-images:kubeconfig": { value: kubeconfig, secret: true },
-            "streamspace-images:kubeContext": { value: (parseYaml(kubeconfig) as { "current-context": string })["current-context"] },
-            // Paths (setAllConfig's `true`), so these two make the object prebuiltImages is declared as.
+        await installStreamSpace(api);
+        ({ stack, work } = await labStack(api, engine.bins!, labProgram(skipAwait), {
+            // Paths, so these two make the object prebuiltImages is declared as.
             "streamspace-images:prebuiltImages.chrome-selkies": { value: chromeRef },
             "streamspace-images:prebuiltImages.stream-probe": { value: probeRef },
             "streamspace-images:sessionTestPassword": { value: PASSWORD, secret: true },
-            "streamspace-images:templatesApply": { value: "true" },
-            "streamspace-images:templatesDir": { value: path.join(work, "templates") },
-        }, true);
+        }));
     });
 
     after(async function () {
         this.timeout(120_000);
-        if (steps.length > 0) {
-            console.log("\n  step                        seconds  result");
-            for (const s of steps) console.log(`  ${s.name.padEnd(26)} ${s.seconds.toFixed(1).padStart(8)}  ${s.summary}`);
-        }
+        console.log(steps.table());
         await api?.stop();
         if (work) fs.rmSync(work, { recursive: true, force: true });
     });
@@ -195,10 +91,6 @@ describe("The dev stack under the real Pulumi engine, on a real kube-apiserver",
         assert.ok(api && stack, "the API server or the stack did not start");
         return api;
     };
-    const changes = (summary: Record<string, number> | undefined) =>
-        Object.entries(summary ?? {})
-            .map(([op, n]) => `${op} ${n}`)
-            .join(", ");
     const get = (apiVersion: string, kind: string, name: string, namespace?: string): Promise<{ status: number; body: any }> =>
         server().get({ apiVersion, kind, metadata: { name, namespace } } as Manifest);
 

@@ -19,7 +19,7 @@ const FIELD_MANAGER = "streamspace-apiserver-check";
 /** Why the API server check cannot run here, or undefined when the binaries are built. */
 export function missingBinaries(): string | undefined {
     try {
-        execFileSync(path.join(LAB, "kubernetes.sh"), ["--print-path", "--no-build"], { stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
+        execFileSync(path.join(LAB, "kubernetes.sh"), ["--print-path", "--no-build", "kube-apiserver", "kube-controller-manager", "etcd"], { stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
         return undefined;
     } catch (e) {
         const err = e as { stderr?: string; message: string };
