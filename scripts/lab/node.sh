@@ -8,6 +8,7 @@
 #   scripts/lab/node.sh start STATE_DIR --control-plane APISERVER_STATE_DIR [--owner PID]
 #   scripts/lab/node.sh stop STATE_DIR
 #   scripts/lab/node.sh push STATE_DIR IMAGE NAME:TAG
+#   scripts/lab/node.sh build STATE_DIR CONTEXT_DIR NAME:TAG [ARG=VALUE...]
 #
 #   start    STATE_DIR must be missing or empty. Signs the node's certificates
 #            with the control plane's CA, creates the node's network interface
@@ -27,6 +28,8 @@
 #   push     pushes IMAGE from the podman storage the offline images are built in
 #            to the node's registry as NAME:TAG (streamspace-dev/chrome-selkies:dev)
 #            and prints the reference Pods pull it by: localhost:PORT/NAME@sha256:...
+#   build    builds CONTEXT_DIR (its Containerfile, with the build arguments
+#            given) in that storage, pushes it as push does and removes it there.
 #
 # Runs as root (kubelet, containerd and the CNI plugins manage namespaces, mounts,
 # cgroups and iptables). One node at a time per machine: it owns $NODE_INTERFACE
@@ -55,7 +58,7 @@ source "$script_dir/../lib/lab-processes.sh"
 
 die() { printf 'node.sh: %s\n' "$*" >&2; exit 1; }
 say() { printf 'node.sh: %s\n' "$*" >&2; }
-usage() { sed -n '8,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; }
+usage() { sed -n '8,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; }
 
 # The control plane's admin client, for the API calls of this script.
 api() {
@@ -219,13 +222,36 @@ cmd_stop() {
 
 # --- push ---------------------------------------------------------------------------------------
 
+# check_push_target STATE_DIR NAME:TAG: a running node's folder and a target it can push to.
+check_push_target() {
+  [[ -f $1/$MARKER && -f $1/node.env ]] || die "$1 is not the state folder of a running node"
+  [[ $2 =~ ^[a-z0-9][a-z0-9._/-]*:[A-Za-z0-9_][A-Za-z0-9_.-]*$ ]] || die "give the target as NAME:TAG (streamspace-dev/chrome-selkies:dev), not '$2'"
+  configure_containers "${STREAMSPACE_CACHE_DIR:-$HOME/.cache/streamspace-images}/storage"
+}
+
+cmd_build() {
+  state=$1
+  local context=$2 target=$3 arg
+  shift 3
+  check_push_target "$state" "$target"
+  [[ -f $context/Containerfile ]] || die "$context has no Containerfile"
+  local -a args=()
+  for arg in "$@"; do
+    [[ $arg == [A-Za-z_]*=* ]] || die "give build arguments as NAME=VALUE, not '$arg'"
+    args+=(--build-arg "$arg")
+  done
+  local image=localhost/streamspace-lab/${target%:*}:${target##*:}
+  podman build --quiet "${args[@]}" -t "$image" "$context" >"$state/build.log" 2>&1 ||
+    die "building $context failed: $(tail -n 5 "$state/build.log")"
+  cmd_push "$state" "$image" "$target"
+  podman rmi "$image" >/dev/null 2>&1 || true
+}
+
 cmd_push() {
   state=$1
   local image=$2 target=$3 registry digest
-  [[ -f $state/$MARKER && -f $state/node.env ]] || die "$state is not the state folder of a running node"
-  [[ $target =~ ^[a-z0-9][a-z0-9._/-]*:[A-Za-z0-9_][A-Za-z0-9_.-]*$ ]] || die "give the target as NAME:TAG (streamspace-dev/chrome-selkies:dev), not '$target'"
+  check_push_target "$state" "$target"
   registry=$(sed -n 's/^REGISTRY=//p' "$state/node.env")
-  configure_containers "${STREAMSPACE_CACHE_DIR:-$HOME/.cache/streamspace-images}/storage"
   podman image exists "$image" || die "no image $image in the offline images' podman storage: scripts/offline-images.sh builds them"
   podman push --quiet --tls-verify=false --digestfile "$state/push.digest" "$image" "$registry/$target" >"$state/push.log" 2>&1 ||
     die "pushing $image to $registry/$target failed: $(tail -n 5 "$state/push.log")"
@@ -512,6 +538,11 @@ case $1 in
   push)
     (($# == 4)) || { usage; die "push takes STATE_DIR IMAGE NAME:TAG"; }
     cmd_push "$2" "$3" "$4"
+    ;;
+  build)
+    (($# >= 4)) || { usage; die "build takes STATE_DIR CONTEXT_DIR NAME:TAG and build arguments"; }
+    shift
+    cmd_build "$@"
     ;;
   *) usage; die "unknown command: $1" ;;
 esac

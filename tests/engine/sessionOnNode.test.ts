@@ -2,6 +2,7 @@ import { strict as assert } from "assert";
 import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
 import { Stack } from "@pulumi/pulumi/automation";
 import { TEMPLATE_API_VERSION, TEMPLATE_KIND } from "../../components/streamspaceTemplates";
 import { probeResultFromLog, ProbeResult, screenshotFromLog } from "../../scripts/e2e-report";
@@ -22,6 +23,8 @@ import { changes, engineBins, installStreamSpace, labProgram, labStack, ROOT, St
  * - The images are the offline builds of scripts/offline-images.sh, pushed to the node's registry
  *   and taken prebuilt (`prebuiltImages`) by digest: the Docker provider cannot be built here.
  * - The session password is set, so the random provider (not buildable here either) is not used.
+ * - For the one update that deploys a session which never becomes ready, the Deployment is awaited
+ *   for 90 s instead of the stack's timeout (at least 5 minutes): the outcome is the same, sooner.
  *
  * Needs, besides the engine and the node's binaries, root and the chrome-selkies and stream-probe
  * images of the offline builds (`npm run test:node` after scripts/offline-images.sh); without them
@@ -34,6 +37,14 @@ const SESSION_NAMESPACE = "streamspace-session-test";
 const PASSWORD = `lab-${randomBytes(12).toString("hex")}`;
 const OFFLINE = "localhost/streamspace-offline";
 const ARTIFACTS = path.join(ROOT, "artifacts", "e2e", "node");
+const SELKIES_FAILS = path.join(ROOT, "tests", "fixtures", "lab-images", "selkies-fails");
+
+/** When set, how long the session Deployment is awaited (see the header). */
+let deploymentAwait: string | undefined;
+function shortDeploymentAwait(args: pulumi.ResourceTransformArgs): pulumi.ResourceTransformResult | undefined {
+    if (!deploymentAwait || args.type !== "kubernetes:apps/v1:Deployment") return undefined;
+    return { props: args.props, opts: { ...args.opts, customTimeouts: { create: deploymentAwait, update: deploymentAwait } } };
+}
 
 describe("The dev stack on a real Kubernetes node: the session streams, the probe Job gates the update", function () {
     let api: ApiServer | undefined;
@@ -42,6 +53,7 @@ describe("The dev stack on a real Kubernetes node: the session streams, the prob
     let work: string | undefined;
     let chromeRef = "";
     let probeRef = "";
+    let failingRef = "";
     const steps = new Steps();
 
     before(async function () {
@@ -58,8 +70,13 @@ describe("The dev stack on a real Kubernetes node: the session streams, the prob
         await installStreamSpace(api);
         chromeRef = await steps.timed("push chrome-selkies", () => node!.push(`${OFFLINE}/chrome-selkies:offline`, "streamspace-dev/chrome-selkies:dev"), (r) => r);
         probeRef = await steps.timed("push stream-probe", () => node!.push(`${OFFLINE}/stream-probe:offline`, "streamspace-dev/stream-probe:dev"), (r) => r);
-        ({ stack, work } = await labStack(api, engine.bins!, labProgram(), {
-            "streamspace-images:prebuiltImages.chrome-selkies": { value: chromeRef },
+        failingRef = await steps.timed(
+            "build selkies-fails",
+            () => node!.build(SELKIES_FAILS, "streamspace-dev/chrome-selkies:selkies-fails", [`BASE_IMAGE=${OFFLINE}/chrome-selkies:offline`]),
+            (r) => r,
+        );
+        ({ stack, work } = await labStack(api, engine.bins!, labProgram(shortDeploymentAwait), {
+            "streamspace-images:prebuiltImages.chrome-selkies": { value: failingRef },
             "streamspace-images:prebuiltImages.stream-probe": { value: probeRef },
             "streamspace-images:sessionTestPassword": { value: PASSWORD, secret: true },
         }));
@@ -90,10 +107,35 @@ describe("The dev stack on a real Kubernetes node: the session streams, the prob
         return { log, result: probeResultFromLog(log) };
     }
 
+    const templateStatus = async (): Promise<number> =>
+        (await server().get({ apiVersion: TEMPLATE_API_VERSION, kind: TEMPLATE_KIND, metadata: { name: "chrome-selkies", namespace: "streamspace" } } as Manifest)).status;
+
+    it("a session image whose streaming server does not start fails the update before any probe runs, and no Template is published", async function () {
+        this.timeout(STEP_MS);
+        server();
+        deploymentAwait = "90s";
+        const output: string[] = [];
+        const failure = await steps
+            .timed("up (Selkies fails)", () => stack!.up({ onOutput: (o) => output.push(o) }).then(() => undefined, (e: Error) => e), (e) => (e ? "failed, as it must" : "succeeded"))
+            .finally(() => {
+                deploymentAwait = undefined;
+            });
+        assert.ok(failure, "the update succeeded with a session whose streaming server does not start");
+        const text = output.join("");
+        assert.match(text, /kubernetes:apps\/v1:Deployment\s+\S*session\s+\*\*creating failed/, `the update did not fail at the session Deployment:\n${text.slice(-3000)}`);
+        // The session pod runs, but is never ready: its health check waits for the streaming server.
+        const pods = await list(`/api/v1/namespaces/${SESSION_NAMESPACE}/pods?labelSelector=${encodeURIComponent("app.kubernetes.io/component=session")}`);
+        assert.ok(pods.length > 0, "no session pod was started");
+        assert.ok(pods.every((p) => p.spec.containers[0].image === failingRef && !p.status.containerStatuses?.[0]?.ready), JSON.stringify(pods.map((p) => p.status)));
+        assert.deepEqual(await list(`/apis/batch/v1/namespaces/${SESSION_NAMESPACE}/jobs`), [], "a probe Job was created for a session that never became ready");
+        assert.equal(await templateStatus(), 404, "a Template was published for a session that never became ready");
+        await stack!.setConfig("streamspace-images:prebuiltImages.chrome-selkies", { value: chromeRef }, true);
+    });
+
     it("a probe that cannot pass fails the update at the probe Job, and no Template is published", async function () {
         this.timeout(STEP_MS);
         server();
-        // The same session, with a bar no software-encoded stream reaches, measured briefly.
+        // The working session, with a bar no software-encoded stream reaches, measured briefly.
         await stack!.setAllConfig({
             "streamspace-images:sessionTestProbeMinFps": { value: "240" },
             "streamspace-images:sessionTestProbeSeconds": { value: "5" },
@@ -111,9 +153,8 @@ describe("The dev stack on a real Kubernetes node: the session streams, the prob
         const { log, result: verdict } = await probeLog();
         assert.equal(verdict?.verdict, "fail", `the probe's log:\n${log.slice(-2000)}`);
         assert.equal(verdict?.reason, "low-fps");
-        // The session itself was deployed and is running: only the probe's verdict stopped the update.
-        const template = await server().get({ apiVersion: TEMPLATE_API_VERSION, kind: TEMPLATE_KIND, metadata: { name: "chrome-selkies", namespace: "streamspace" } } as Manifest);
-        assert.equal(template.status, 404, "a Template was published although the probe failed");
+        // The session itself was deployed and is ready: only the probe's verdict stopped the update.
+        assert.equal(await templateStatus(), 404, "a Template was published although the probe failed");
     });
 
     it("up runs the session pod on the node, and completes only after the probe Job saw frames", async function () {

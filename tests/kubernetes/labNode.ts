@@ -73,6 +73,11 @@ export class LabNode {
         return run(["push", this.stateDir, image, target], 600_000);
     }
 
+    /** Builds the Containerfile in `context` with `buildArgs` (NAME=VALUE) and pushes it as `name:tag`; returns the `repo@sha256:` reference. */
+    build(context: string, target: string, buildArgs: string[]): Promise<string> {
+        return run(["build", this.stateDir, context, target, ...buildArgs], 600_000);
+    }
+
     async stop(): Promise<void> {
         await run(["stop", this.stateDir], 180_000);
     }
