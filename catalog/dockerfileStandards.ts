@@ -61,6 +61,12 @@ export interface CheckOptions {
      * ports and screen variables do not apply; labels, health check, user and supply-chain rules do.
      */
     tool?: boolean;
+    /**
+     * The build context (the image's folder): a RUN that runs a script copied from it
+     * (`COPY install.sh /usr/local/share/streamspace/install.sh`, then a RUN naming that path) is
+     * checked with the script's text as its own.
+     */
+    context?: string;
 }
 
 export function formatViolation(v: Violation): string {
@@ -132,7 +138,7 @@ export function checkDockerfile(file: string, content: string, opts: CheckOption
     const finalFrom = froms[froms.length - 1];
     const finalLine = line(finalFrom);
     const facts = inheritedFacts(opts);
-    const final = walkInstructions(instructions, finalFrom, facts, report);
+    const final = walkInstructions(instructions, finalFrom, facts, report, opts.context);
 
     checkRequiredLabels(final, finalLine, report);
     checkHealthcheck(facts, final.healthcheckLine, report);
@@ -187,7 +193,7 @@ function inheritedFacts(opts: CheckOptions): StageFacts {
  * Walks every instruction: checks the RUN and ADD instructions of every stage, and records what the
  * final stage (from finalFrom on) provides into facts; returns what the later checks need of it.
  */
-function walkInstructions(instructions: Instruction[], finalFrom: From, facts: StageFacts, report: Report): FinalStage {
+function walkInstructions(instructions: Instruction[], finalFrom: From, facts: StageFacts, report: Report, context?: string): FinalStage {
     const finalLine = line(finalFrom);
     const finalStage = instructions.filter((i) => i.getRange().start.line >= finalFrom.getRange().start.line);
     // Per stage: whether the placeholder package is in place before the next RUN.
@@ -199,13 +205,47 @@ function walkInstructions(instructions: Instruction[], finalFrom: From, facts: S
         const inFinal = finalStage.includes(i);
         if (keyword === "FROM") placeholders = line(i) === finalLine && facts.aptPlaceholders === true;
         if (keyword === "RUN") {
-            placeholders = checkRun(i, text, inFinal, placeholders, facts, report);
+            const scripts = context ? scriptsRun(instructions, i).map((f) => readContextFile(context, f)) : [];
+            placeholders = checkRun(i, [text, ...scripts].join("\n"), inFinal, placeholders, facts, report);
         } else if (keyword === "ADD") {
             checkAdd(i, report);
         }
         if (inFinal) recordFinalInstruction(i, keyword, text, facts, final);
     }
     return final;
+}
+
+/**
+ * The build-context files a RUN runs: those an earlier COPY of its stage put at a path the RUN
+ * names (`COPY install.sh /usr/local/share/streamspace/install.sh`, `RUN ... bash
+ * /usr/local/share/streamspace/install.sh`). A COPY from another stage or image does not count.
+ */
+export function scriptsRun(instructions: Instruction[], run: Instruction): string[] {
+    const text = run.getArgumentsContent() ?? "";
+    const copied = new Map<string, string>();
+    for (const i of instructions) {
+        if (i === run) break;
+        if (i.getKeyword() === "FROM") copied.clear();
+        if (i.getKeyword() !== "COPY") continue;
+        const flags = (i as unknown as { getFlags(): { getName(): string }[] }).getFlags();
+        const args = i.getArguments().map((a) => a.getValue());
+        if (flags.some((f) => f.getName() === "from") || args.length !== 2 || args[0].endsWith("/")) continue;
+        copied.set(args[1], args[0]);
+    }
+    return [...copied].filter(([dest]) => new RegExp(`(^|[\\s'"])${dest.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}($|[\\s'";&|])`).test(text)).map(([, source]) => source);
+}
+
+function readContextFile(context: string, file: string): string {
+    const at = path.join(context, file);
+    if (!fs.existsSync(at)) throw new Error(`${at}: a RUN runs ${file} of the build context, and there is no such file`);
+    return fs.readFileSync(at, "utf8");
+}
+
+/** A Dockerfile's text with the text of every script of `context` its RUNs run after it: what its builds run. */
+export function dockerfileWithScripts(content: string, context: string): string {
+    const instructions = DockerfileParser.parse(content).getInstructions();
+    const runs = instructions.filter((i) => i.getKeyword() === "RUN");
+    return [content, ...runs.flatMap((i) => scriptsRun(instructions, i).map((f) => readContextFile(context, f)))].join("\n");
 }
 
 /**
@@ -355,6 +395,7 @@ export function checkCatalogDockerfiles(root: string = REPO_ROOT): Violation[] {
         const inherited = "image" in image.base ? factsByImage.get(image.base.image) : undefined;
         const result = checkDockerfile(file, fs.readFileSync(path.join(root, file), "utf8"), {
             inherited,
+            context: path.join(root, image.folder),
             selkies: image.streamingProtocol === "selkies",
             tool: image.kind === "tool",
         });

@@ -17,7 +17,8 @@ import { changes, engineBins, installStreamSpace, labProgram, labStack, ROOT, St
  * kube-proxy, CoreDNS, kube-scheduler). Nothing is skipped or stood in for on the Kubernetes side:
  * the update waits for the session Deployment to be ready and for the probe Job to complete, the
  * probe streams from the session pod through its Service and its cluster DNS name, and the
- * Templates are published only after it passed.
+ * Templates are published only after it passed. The probe's result, the screenshot of the decoded
+ * stream and the steps' times land in artifacts/e2e/node/.
  *
  * What differs from `./scripts/deploy-dev.sh`, and why:
  * - The images are the offline builds of scripts/offline-images.sh, pushed to the node's registry
@@ -85,6 +86,10 @@ describe("The dev stack on a real Kubernetes node: the session streams, the prob
     after(async function () {
         this.timeout(300_000);
         console.log(steps.table());
+        if (steps.steps.length > 0) {
+            fs.mkdirSync(ARTIFACTS, { recursive: true });
+            fs.writeFileSync(path.join(ARTIFACTS, "summary.md"), `## The dev stack on a real Kubernetes node\n\n\`\`\`${steps.table()}\n\`\`\`\n`);
+        }
         await node?.stop();
         await api?.stop();
         if (work) fs.rmSync(work, { recursive: true, force: true });

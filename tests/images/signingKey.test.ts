@@ -10,7 +10,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { loadCatalog } from "../../catalog";
-import { SIGNING_KEY_HELPER } from "../../catalog/dockerfileStandards";
+import { DockerfileParser } from "dockerfile-ast";
+import { dockerfileWithScripts, scriptsRun, SIGNING_KEY_HELPER } from "../../catalog/dockerfileStandards";
 import { ROOT } from "../harness";
 
 const HELPER_PATH = `rootfs/usr/local/sbin/${SIGNING_KEY_HELPER}`;
@@ -157,28 +158,38 @@ describe(SIGNING_KEY_HELPER, function () {
 describe(`${SIGNING_KEY_HELPER}: where the images find it`, () => {
     const catalog = loadCatalog(ROOT);
     const dockerfiles = catalog.images.map((i) => ({ image: i, file: path.join(i.folder, i.dockerfile) }));
-    const callers = dockerfiles.filter((d) => fs.readFileSync(path.join(ROOT, d.file), "utf8").includes(SIGNING_KEY_HELPER));
+    /** What a build runs: the Dockerfile and the install script its RUN mounts. */
+    const runs = (file: string, folder: string) => dockerfileWithScripts(fs.readFileSync(path.join(ROOT, file), "utf8"), path.join(ROOT, folder));
+    const callers = dockerfiles.filter((d) => runs(d.file, d.image.folder).includes(SIGNING_KEY_HELPER));
 
-    it("the Dockerfiles that add a vendor's apt repository run it (Chrome, Firefox, VS Code, both flavours)", () => {
+    it("the builds that add a vendor's apt repository run it (Chrome, Firefox, VS Code, both flavours; through their install script)", () => {
         assert.deepStrictEqual(
             callers.map((d) => d.file).sort(),
             [
                 "images/chrome-selkies/Dockerfile",
                 "images/chrome-selkies/Dockerfile.kasmvnc",
                 "images/firefox-selkies/Dockerfile",
+                "images/firefox-selkies/Dockerfile.kasmvnc",
                 "images/vscode-selkies/Dockerfile",
                 "images/vscode-selkies/Dockerfile.kasmvnc",
             ].sort(),
         );
     });
 
-    it("each caller gets it from selkies-base or copies its own folder's copy in before running it", () => {
+    it("each caller gets it from selkies-base or copies its own folder's copy in before the RUN that runs it", () => {
         for (const { image, file } of callers) {
             if (catalog.chain(image.name).some((i) => i.name === "selkies-base" && i.name !== image.name)) continue;
             const text = fs.readFileSync(path.join(ROOT, file), "utf8");
-            const copy = text.indexOf(`COPY ${HELPER_PATH} /usr/local/sbin/${SIGNING_KEY_HELPER}`);
-            assert.ok(copy >= 0, `${file} is not built on selkies-base: it needs COPY ${HELPER_PATH} /usr/local/sbin/${SIGNING_KEY_HELPER}`);
-            assert.ok(copy < text.indexOf(`${SIGNING_KEY_HELPER} https://`), `${file} runs ${SIGNING_KEY_HELPER} before it copies it in`);
+            const instructions = DockerfileParser.parse(text).getInstructions();
+            const copy = instructions.find((i) => i.getKeyword() === "COPY" && i.getArgumentsContent() === `${HELPER_PATH} /usr/local/sbin/${SIGNING_KEY_HELPER}`);
+            assert.ok(copy, `${file} is not built on selkies-base: it needs COPY ${HELPER_PATH} /usr/local/sbin/${SIGNING_KEY_HELPER}`);
+            const runner = instructions.find(
+                (i) =>
+                    i.getKeyword() === "RUN" &&
+                    [i.getArgumentsContent() ?? "", ...scriptsRun(instructions, i).map((f) => fs.readFileSync(path.join(ROOT, image.folder, f), "utf8"))].some((t) => t.includes(SIGNING_KEY_HELPER)),
+            );
+            assert.ok(runner, `${file}: no RUN runs ${SIGNING_KEY_HELPER}`);
+            assert.ok(copy.getRange().start.line < runner.getRange().start.line, `${file} runs ${SIGNING_KEY_HELPER} before it copies it in`);
             assert.ok(fs.existsSync(path.join(ROOT, image.folder, HELPER_PATH)), `${image.folder}/${HELPER_PATH} is missing`);
         }
     });

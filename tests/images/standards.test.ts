@@ -1,5 +1,6 @@
 import * as assert from "assert";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
 import { RULES, RuleId, Violation, checkCatalogDockerfiles, checkDockerfile, formatViolation } from "../../catalog/dockerfileStandards";
@@ -116,6 +117,22 @@ describe("image standard: Dockerfile checker", () => {
         });
     });
 
+    it("a RUN that runs an install script copied from the build context is checked with the script's text", () => {
+        const context = fs.mkdtempSync(path.join(os.tmpdir(), "dockerfile-context-"));
+        try {
+            const run = "COPY install.sh /usr/local/share/streamspace/install.sh\nRUN APT_INSTALL=streamspace-apt-install bash /usr/local/share/streamspace/install.sh\n";
+            const text = goodDockerfile().replace("COPY rootfs/ /", `${run}COPY rootfs/ /`);
+            fs.writeFileSync(path.join(context, "install.sh"), "apt-get update\n\"${apt_install[@]}\" vlc\n");
+            assert.deepStrictEqual(checkDockerfile("Dockerfile", text, { selkies: true, context }).violations.map((v) => v.rule), ["apt-cache-cleaned"]);
+            fs.appendFileSync(path.join(context, "install.sh"), "curl -fsSL -o /tmp/key.asc https://vendor.example/key.asc\nrm -rf /var/lib/apt/lists/*\n");
+            assert.deepStrictEqual(checkDockerfile("Dockerfile", text, { selkies: true, context }).violations.map((v) => v.rule), ["verified-downloads"]);
+            fs.rmSync(path.join(context, "install.sh"));
+            assert.throws(() => checkDockerfile("Dockerfile", text, { selkies: true, context }), /runs install\.sh of the build context, and there is no such file/);
+        } finally {
+            fs.rmSync(context, { recursive: true, force: true });
+        }
+    });
+
     it("every Dockerfile under images/, LinuxServer flavours included, verifies its downloads", () => {
         // The catalog check covers each folder's standard Dockerfile only; the flavours download too.
         const files = fs.readdirSync(path.join(ROOT, "images")).flatMap((folder) =>
@@ -125,7 +142,9 @@ describe("image standard: Dockerfile checker", () => {
         );
         assert.ok(files.some((f) => f.endsWith(".kasmvnc")), `no LinuxServer flavour among ${files.join(", ")}`);
         const unverified = files.flatMap((f) =>
-            checkDockerfile(f, fs.readFileSync(path.join(ROOT, f), "utf8")).violations.filter((v) => v.rule === "verified-downloads").map(formatViolation),
+            checkDockerfile(f, fs.readFileSync(path.join(ROOT, f), "utf8"), { context: path.join(ROOT, path.dirname(f)) })
+                .violations.filter((v) => v.rule === "verified-downloads")
+                .map(formatViolation),
         );
         assert.deepStrictEqual(unverified, []);
     });
