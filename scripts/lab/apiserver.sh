@@ -72,11 +72,8 @@ keyUsage=critical,digitalSignature"
   ssl pkey -in "$state/service-account.key" -pubout -out "$state/service-account.pub"
 }
 
-# Stops the servers once process $1 has ended. Runs in the background, recorded with them.
-watch_owner() {
-  local owner=$1
-  while kill -0 "$owner" 2>/dev/null; do sleep 2; done
-  [[ -f $state/$MARKER ]] || exit 0
+# Stops what start started and removes the state folder.
+teardown() {
   stop_recorded "$state"
   rm -rf "$state"
 }
@@ -89,7 +86,7 @@ cmd_start() {
   [[ -z $(ls -A "$state") ]] || die "$state is not empty: give a new folder (stop removes the folder of an earlier start)"
   : >"$state/$MARKER"
   # Until the servers are ready, any exit stops them and removes the folder.
-  trap 'status=$?; if ((status != 0)); then stop_recorded "$state"; rm -rf "$state"; fi' EXIT
+  trap 'status=$?; if ((status != 0)); then teardown; fi' EXIT
   trap 'exit 130' INT TERM
 
   local bins etcd_bin apiserver_bin controller_bin
@@ -114,7 +111,7 @@ cmd_start() {
     --initial-cluster "apiserver-check=http://127.0.0.1:$etcd_peer" \
     --unsafe-no-fsync --log-level warn
   wait_for etcd "http://127.0.0.1:$etcd_client/readyz"
-  [[ -z $owner ]] || { watch_owner "$owner" </dev/null >/dev/null 2>&1 & printf 'owner-watch %s %s\n' "$!" "$(readlink "/proc/$!/exe")" >>"$state/pids"; }
+  [[ -z $owner ]] || start_owner_watch "$owner" teardown
 
   # The admission plugins are the defaults (PodSecurity among them); Node,RBAC as in a real cluster.
   # No endpoint reconciler: it would publish 127.0.0.1 as the kubernetes Service's endpoint, which

@@ -457,14 +457,6 @@ EOF
   wait_until coredns "ready" curl -sf --max-time 5 -o /dev/null "http://127.0.0.1:$ready/ready"
 }
 
-# Stops the node once process $1 has ended. Runs in the background, recorded with the others.
-watch_owner() {
-  local owner=$1
-  while kill -0 "$owner" 2>/dev/null; do sleep 2; done
-  [[ -f $state/$MARKER ]] || exit 0
-  teardown
-}
-
 check_tools() {
   local tool
   [[ $(id -u) == 0 ]] || die "runs as root: the kubelet, containerd and the CNI plugins manage namespaces, mounts, cgroups and iptables"
@@ -508,7 +500,7 @@ cmd_start() {
   start_registry
   push_pause_image
   start_containerd
-  [[ -z $owner ]] || { watch_owner "$owner" </dev/null >/dev/null 2>&1 & printf 'owner-watch %s %s\n' "$!" "$(readlink "/proc/$!/exe")" >>"$state/pids"; }
+  [[ -z $owner ]] || start_owner_watch "$owner" teardown
   start_scheduler
   start_kubelet
   start_kube_proxy

@@ -48,6 +48,19 @@ start_process() {
   printf '%s %s %s\n' "$name" "$!" "$exe" >>"$state/pids"
 }
 
+# start_owner_watch OWNER STOP: in the background, runs function STOP once process OWNER has ended
+# (a test run killed before it could stop what it started), unless STOP ran already ($state/$MARKER
+# gone). Recorded in $state/pids with the servers, so a regular stop ends it too.
+start_owner_watch() {
+  local owner=$1 stop=$2
+  {
+    while kill -0 "$owner" 2>/dev/null; do sleep 2; done
+    [[ -f $state/$MARKER ]] || exit 0
+    "$stop"
+  } </dev/null >/dev/null 2>&1 &
+  printf 'owner-watch %s %s\n' "$!" "$(readlink "/proc/$!/exe")" >>"$state/pids"
+}
+
 # The last lines of process NAME's log, to end an error message with.
 log_tail() { printf 'last lines of its log:\n%s' "$(tail -n "${2:-20}" "$state/$1.log")"; }
 

@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from "child_process";
+import { execFile, execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -24,17 +24,7 @@ function run(args: string[], timeoutMs: number): Promise<string> {
 }
 
 function onPath(command: string): boolean {
-    return (process.env.PATH ?? "")
-        .split(path.delimiter)
-        .concat("/usr/sbin", "/sbin")
-        .some((dir) => {
-            try {
-                fs.accessSync(path.join(dir, command), fs.constants.X_OK);
-                return true;
-            } catch {
-                return false;
-            }
-        });
+    return spawnSync("sh", ["-c", `command -v ${command}`], { stdio: "ignore" }).status === 0;
 }
 
 export class LabNode {
