@@ -390,6 +390,51 @@ check_webrtc() {
     "$ENGINE" rm -f "$name" >/dev/null 2>&1 || true
 }
 
+# Selkies' JPEG encoder (SELKIES_ENCODER=jpeg): stripes that a worker decodes and draws, sent only
+# where the screen changes. A small window (x11-apps' xlogo, outside the window manager) moves across
+# the screen while the probe counts the pictures the page shows.
+check_jpeg() {
+    local name="$RUN_ID-jpeg" web
+    if [ "$STREAM" = no ]; then
+        skip "stream with the JPEG encoder: --no-stream"
+        return
+    fi
+    if ! command -v node >/dev/null || [ ! -x "$PROBE_CHROMIUM" ] || [ ! -f "$PROBE" ]; then
+        skip "stream with the JPEG encoder: needs node, Chromium at $PROBE_CHROMIUM and $PROBE"
+        return
+    fi
+    start "$name" -e SELKIES_ENCODER=jpeg -p 127.0.0.1::8080
+    if ! wait_healthy "$name"; then
+        fail "stream with the JPEG encoder: the session never turned healthy"
+        return
+    fi
+    web=$(host_port "$name" 8080)
+    # shellcheck disable=SC2016 # expanded by the container's shell
+    "$ENGINE" exec -d -e RIGHT=$((WIDTH - 220)) "$name" sh -c '
+        export DISPLAY=${DISPLAY:-:0}
+        xlogo -xrm "*overrideRedirect: True" -geometry 200x120+0+300 &
+        for _ in $(seq 50); do
+            window=$(xwininfo -root -children | awk "/ 200x120\\+/ { print \$1; exit }")
+            [ -n "$window" ] && break
+            sleep 0.1
+        done
+        x=0 step=12
+        while :; do
+            x=$((x + step))
+            if [ "$x" -ge "$RIGHT" ]; then step=-12; elif [ "$x" -le 0 ]; then step=12; fi
+            xdotool windowmove "$window" "$x" 300
+            sleep 0.02
+        done' >/dev/null
+    # The rate follows the motion and the CPU left over on the host: this checks that pictures flow.
+    probe jpeg "$web" "${PROBE_EXTRA[@]}" PROBE_MIN_FPS=1
+    if [ "$(probe_field verdict)" = pass ] && [ "$(probe_field transport)" = websockets ] && [ -z "$(probe_field codec)" ]; then
+        pass "stream with the JPEG encoder: $(probe_field detail)"
+    else
+        fail "stream with the JPEG encoder: $(probe_field reason): $(probe_field detail) (log: ${ARTIFACTS:-/tmp}/stream-jpeg.log)"
+    fi
+    "$ENGINE" rm -f "$name" >/dev/null 2>&1 || true
+}
+
 # The image started exactly as StreamSpace's agent starts a session: the Template's env and the five
 # variables the agent adds, no password, no security context, Docker's 64 MB /dev/shm; reached on
 # 3000, the port its Service targets.
@@ -492,6 +537,7 @@ main() {
     check_puid
     check_other_uid
     check_webrtc
+    check_jpeg
     check_streamspace_boot
     echo
     echo "$passed passed, $failed failed, $skipped skipped"

@@ -140,6 +140,40 @@ describe("stream-probe image: the probe", function () {
         assertPng(r.screenshot);
     });
 
+    it("passes on a page whose stream a worker draws on its canvas in stripes (Selkies' JPEG encoder), counting the pictures shown", async () => {
+        const run = await runProbe({
+            PROBE_URL: `${open.url}stripes.html`,
+            PROBE_SECONDS: "3",
+            PROBE_EXPECT_WIDTH: "640",
+            PROBE_EXPECT_HEIGHT: "360",
+            PROBE_SCREENSHOT: path.join(tmp, "stripes.png"),
+        });
+        const r = run.result;
+        assert.equal(run.code, 0, explain(run));
+        assert.equal(r.transport, "websockets");
+        assert.equal(r.codec, null, "no code on the page decodes, so no codec is known");
+        assert.equal(r.width, 640);
+        assert.equal(r.height, 360);
+        assert.ok((r.framesDecoded as number) >= 15, `only ${r.framesDecoded} frames in 3 s`);
+        assert.ok((r.colours as number) >= 4, `only ${r.colours} colours counted in an animated picture`);
+        assert.match(r.detail as string, /^\d+ frames shown on the page's canvas in [\d.]+ s at [\d.]+ fps, 640x360 over websockets, \d+ colours$/);
+        assertPng(r.screenshot);
+    });
+
+    it("fails with frozen-frames on a canvas that shows one picture and never changes (a desktop where nothing moves)", async () => {
+        const run = await runProbe({ PROBE_URL: `${open.url}stripes.html?still=1`, PROBE_SECONDS: "3", PROBE_SCREENSHOT: path.join(tmp, "still.png") });
+        assert.equal(run.code, 1, explain(run));
+        assert.equal(run.result.reason, "frozen-frames", explain(run));
+        assert.equal(run.result.framesDecoded, 0, "the one picture shown is not a frame of the window");
+    });
+
+    it("fails with blank-picture when the canvas changes but shows one flat colour", async () => {
+        const run = await runProbe({ PROBE_URL: `${open.url}stripes.html?blank=1`, PROBE_SECONDS: "2", PROBE_SCREENSHOT: path.join(tmp, "stripes-blank.png") });
+        assert.equal(run.code, 1, explain(run));
+        assert.equal(run.result.reason, "blank-picture", explain(run));
+        assert.ok((run.result.framesDecoded as number) > 0, "a blank picture still changes");
+    });
+
     it("fails with blank-picture when the decoded frames advance but show one flat colour", async () => {
         const run = await runProbe({ PROBE_URL: `${open.url}webcodecs.html?blank=1`, PROBE_SECONDS: "2", PROBE_SCREENSHOT: path.join(tmp, "blank.png") });
         assert.equal(run.code, 1, explain(run));

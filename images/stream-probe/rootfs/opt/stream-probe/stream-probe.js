@@ -50,9 +50,11 @@
  * WebSockets (Selkies' default) the page decodes H.264 with WebCodecs: every VideoDecoder it creates
  * counts its output frames, their size and, once a second, the distinct colours of a downscaled
  * copy. Over WebRTC every RTCPeerConnection is kept and the probe reads its getStats(); the colours
- * come from the <video> element the track plays in. The password is never printed, never put on a command line, and
- * not passed to Chromium's environment; Playwright answers the browser's auth challenge with it, for
- * the session's origin only.
+ * come from the <video> element the track plays in. Selkies' striped encoders (JPEG) are decoded and
+ * drawn by a worker on an OffscreenCanvas, out of the page's sight: with neither of the above, the
+ * probe watches the page's largest visible canvas and counts each new picture it shows. The password
+ * is never printed, never put on a command line, and not passed to Chromium's environment;
+ * Playwright answers the browser's auth challenge with it, for the session's origin only.
  */
 "use strict";
 
@@ -112,14 +114,18 @@ const SCREENSHOT_LOG_LINE = 4096;
  *   key: string, transport: Transport, framesDecoded: number, width: number, height: number,
  *   codec: string | null, roundTripTimeMs: number | null, colours: number | null
  * }} VideoStats
- * @typedef {{ frames: number, width: number, height: number, codec: string | null, colours: number | null, colouredAt: number }} DecoderCount
+ * @typedef {{ frames: number, width: number, height: number, codec: string | null, colours: number | null, colouredAt: number, at: number }} DecoderCount
+ * @typedef {{
+ *   frames: number, width: number, height: number, colours: number | null, colouredAt: number, at: number,
+ *   watching: boolean
+ * }} CanvasCount
  * @typedef {{
  *   secureContext: boolean, webCodecs: boolean, openSockets: number, peers: PeerState[],
  *   video: VideoStats | null
  * }} Sample
  * @typedef {{
- *   peers: RTCPeerConnection[], sockets: WebSocket[], decoders: DecoderCount[],
- *   countColours: (source: CanvasImageSource, width: number, height: number) => number
+ *   peers: RTCPeerConnection[], sockets: WebSocket[], decoders: DecoderCount[], shown: CanvasCount,
+ *   watchCanvases: () => void, countColours: (source: CanvasImageSource, width: number, height: number) => number
  * }} PageState
  */
 
@@ -291,16 +297,21 @@ function httpStatus(url, headers, timeoutMs) {
 
 /**
  * Runs in the page before its own scripts: keeps every RTCPeerConnection and WebSocket it creates,
- * and counts what every VideoDecoder it creates puts out (WebCodecs, Selkies' WebSockets client).
+ * counts what every VideoDecoder it creates puts out (WebCodecs, Selkies' WebSockets client), and
+ * can watch the pictures its canvases show (Selkies' striped encoders, below).
  * @param {string} key
  * @param {{ width: number, height: number }} grid
  */
 function instrumentPage(key, grid) {
+    /** The grid a shown canvas is copied to, to tell its pictures apart. */
+    const WATCH_GRID = { width: 160, height: 90 };
     /** @type {PageState} */
     const state = {
         peers: [],
         sockets: [],
         decoders: [],
+        shown: { frames: 0, width: 0, height: 0, colours: null, colouredAt: -Infinity, at: 0, watching: false },
+        watchCanvases: () => undefined,
         countColours(source, width, height) {
             if (!width || !height) return 0;
             const canvas = new OffscreenCanvas(grid.width, grid.height);
@@ -339,6 +350,59 @@ function instrumentPage(key, grid) {
     }
     window.WebSocket = KeptWebSocket;
 
+    // A stream drawn on a canvas by code the page cannot see: Selkies' JPEG and striped H.264
+    // encoders send stripes that a worker decodes and composites on an OffscreenCanvas, shown
+    // through the page's <canvas>. Once started (samplePage), every animation frame copies the
+    // largest visible canvas to a small grid; each change of that picture is a presented frame.
+    const shown = state.shown;
+    const watchCanvas = new OffscreenCanvas(WATCH_GRID.width, WATCH_GRID.height);
+    const gridCtx = /** @type {OffscreenCanvasRenderingContext2D} */ (watchCanvas.getContext("2d", { willReadFrequently: true }));
+    /** @type {HTMLCanvasElement | null} */
+    let watched = null;
+    /** @type {number | null} */
+    let lastPicture = null;
+    const watch = () => {
+        /** @type {HTMLCanvasElement | null} */
+        let largest = null;
+        for (const canvas of Array.from(document.querySelectorAll("canvas"))) {
+            if (canvas.width === 0 || canvas.height === 0 || canvas.getClientRects().length === 0) continue;
+            if (!largest || canvas.width * canvas.height > largest.width * largest.height) largest = canvas;
+        }
+        if (largest !== watched) {
+            watched = largest;
+            lastPicture = null;
+        }
+        if (largest) {
+            try {
+                gridCtx.clearRect(0, 0, WATCH_GRID.width, WATCH_GRID.height);
+                gridCtx.drawImage(largest, 0, 0, WATCH_GRID.width, WATCH_GRID.height);
+                const pixels = gridCtx.getImageData(0, 0, WATCH_GRID.width, WATCH_GRID.height).data;
+                // FNV-1a over the grid's pixels.
+                let hash = 0x811c9dc5;
+                for (let i = 0; i < pixels.length; i++) hash = Math.imul(hash ^ pixels[i], 0x01000193);
+                if (lastPicture !== null && hash !== lastPicture) {
+                    shown.frames += 1;
+                    shown.at = performance.now();
+                }
+                lastPicture = hash;
+                shown.width = largest.width;
+                shown.height = largest.height;
+                if (performance.now() - shown.colouredAt >= 1000) {
+                    shown.colouredAt = performance.now();
+                    shown.colours = state.countColours(largest, largest.width, largest.height);
+                }
+            } catch {
+                shown.colours = null;
+            }
+        }
+        requestAnimationFrame(watch);
+    };
+    state.watchCanvases = () => {
+        if (shown.watching) return;
+        shown.watching = true;
+        requestAnimationFrame(watch);
+    };
+
     const OriginalDecoder = window.VideoDecoder;
     if (OriginalDecoder) {
         class CountingVideoDecoder extends OriginalDecoder {
@@ -346,11 +410,12 @@ function instrumentPage(key, grid) {
             constructor(init) {
                 const output = init.output;
                 /** @type {DecoderCount} */
-                const decoded = { frames: 0, width: 0, height: 0, codec: null, colours: null, colouredAt: 0 };
+                const decoded = { frames: 0, width: 0, height: 0, codec: null, colours: null, colouredAt: 0, at: 0 };
                 super({
                     ...init,
                     output: (frame) => {
                         decoded.frames += 1;
+                        decoded.at = performance.now();
                         decoded.width = frame.displayWidth;
                         decoded.height = frame.displayHeight;
                         // Before the client's own output, which may close the frame.
@@ -465,10 +530,22 @@ async function samplePage(key) {
     state.decoders.forEach((d, i) => {
         if (d.frames >= 2 && (busiest < 0 || d.frames > state.decoders[busiest].frames)) busiest = i;
     });
-    if (busiest >= 0 && !(sample.video && sample.video.framesDecoded > 0)) {
-        const d = state.decoders[busiest];
-        sample.video = { key: `decoder/${busiest}`, transport: "websockets", framesDecoded: d.frames, width: d.width, height: d.height, codec: d.codec, roundTripTimeMs: null, colours: d.colours };
-        return sample;
+    const shown = state.shown;
+    if (!(sample.video && sample.video.framesDecoded > 0)) {
+        // Neither: watch the canvases for a stream that the page's code never decodes itself.
+        if (busiest < 0) state.watchCanvases();
+        // A decoder still putting out frames wins; else the shown canvas, if it changed since (a
+        // client that switches encoders leaves its old decoder behind).
+        const decoderLive = busiest >= 0 && performance.now() - state.decoders[busiest].at < 1000;
+        if (!decoderLive && shown.frames > 0 && (busiest < 0 || shown.at > state.decoders[busiest].at)) {
+            sample.video = { key: "canvas", transport: "websockets", framesDecoded: shown.frames, width: shown.width, height: shown.height, codec: null, roundTripTimeMs: null, colours: shown.colours };
+            return sample;
+        }
+        if (busiest >= 0) {
+            const d = state.decoders[busiest];
+            sample.video = { key: `decoder/${busiest}`, transport: "websockets", framesDecoded: d.frames, width: d.width, height: d.height, codec: d.codec, roundTripTimeMs: null, colours: d.colours };
+            return sample;
+        }
     }
     if (sample.video && sample.video.framesDecoded > 0) {
         // The colours of the picture the <video> element shows (the track the busiest stream plays in).
@@ -697,7 +774,8 @@ async function measure(config, page, deadline, result, onLoaded) {
         throw new ProbeFailure("wrong-resolution", `decoded ${result.width}x${result.height}, expected ${config.expectWidth}x${config.expectHeight}`);
     }
     if (result.fps < config.minFps) throw new ProbeFailure("low-fps", `${result.fps} fps over ${measuredSeconds} s, below PROBE_MIN_FPS=${config.minFps}`);
-    result.detail = `${counted} frames decoded in ${measuredSeconds} s at ${result.fps} fps, ${result.width}x${result.height} ${result.codec ?? ""} over ${result.transport}${result.colours === null ? "" : `, ${result.colours} colours`}`;
+    const what = base.key === "canvas" ? "frames shown on the page's canvas" : "frames decoded";
+    result.detail = `${counted} ${what} in ${measuredSeconds} s at ${result.fps} fps, ${result.width}x${result.height}${result.codec ? ` ${result.codec}` : ""} over ${result.transport}${result.colours === null ? "" : `, ${result.colours} colours`}`;
 }
 
 /**
