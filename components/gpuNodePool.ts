@@ -69,6 +69,181 @@ const GPU_TOLERATION: k8s.types.input.core.v1.Toleration = {
     effect: GPU_TAINT.effect,
 };
 
+/** The launch template of the EKS GPU nodes: metadata service, toolkit settings and root volume; instance type and AMI stay on the node group. */
+export function eksLaunchTemplateInputs(config: EksGpuConfig): aws.ec2.LaunchTemplateArgs {
+    return {
+        description: "StreamSpace GPU session nodes: IMDSv2 only, not reachable from pods",
+        metadataOptions: EKS_NODE_METADATA,
+        userData: eksNodeUserData(),
+        blockDeviceMappings: [
+            {
+                deviceName: EKS_GPU_ROOT_DEVICE,
+                ebs: { volumeSize: config.diskSizeGb, volumeType: "gp3", deleteOnTermination: "true" },
+            },
+        ],
+    };
+}
+
+/** The EKS managed node group of GPU nodes, labelled and tainted, on the given launch template (id and version). */
+export function eksNodeGroupInputs(
+    config: EksGpuConfig,
+    launchTemplate: { id: pulumi.Input<string>; version: pulumi.Input<string> },
+): aws.eks.NodeGroupArgs {
+    return {
+        clusterName: config.clusterName,
+        nodeRoleArn: config.nodeRoleArn,
+        subnetIds: config.subnetIds,
+        amiType: EKS_GPU_AMI,
+        instanceTypes: [config.instanceType],
+        capacityType: config.spot ? "SPOT" : "ON_DEMAND",
+        // EKS refuses diskSize next to a launch template: the root volume is set there.
+        launchTemplate,
+        scalingConfig: eksScaling(config.scaling),
+        updateConfig: { maxUnavailable: 1 },
+        labels: { [GPU_NODE_LABEL.key]: GPU_NODE_LABEL.value },
+        taints: [{ key: GPU_TAINT.key, value: GPU_TAINT.value, effect: "NO_SCHEDULE" }],
+        tags: { "streamspace.io/pool": "gpu", ...autoscalerNodeTemplateTags() },
+    };
+}
+
+/**
+ * The tags of the node group's Auto Scaling group that tell the cluster autoscaler the label and
+ * taint of a node it has not started (scale from zero), each with the suffix of its resource name.
+ */
+export function autoscalerTagInputs(autoscalingGroupName: pulumi.Input<string>): { suffix: "label" | "taint"; inputs: aws.autoscaling.TagArgs }[] {
+    return Object.entries(autoscalerNodeTemplateTags()).map(([key, value]) => ({
+        suffix: key.includes("/label/") ? "label" : "taint",
+        inputs: { autoscalingGroupName, tag: { key, value, propagateAtLaunch: false } },
+    }));
+}
+
+/** The GKE node pool of GPU nodes: autoscaling, the driver installed by GKE, the node's credentials kept from pods. */
+export function gkeNodePoolInputs(config: GkeGpuConfig): gcp.container.NodePoolArgs {
+    return {
+        cluster: config.cluster,
+        location: config.location,
+        project: config.project,
+        initialNodeCount: config.scaling.desired,
+        autoscaling: {
+            totalMinNodeCount: config.scaling.min,
+            totalMaxNodeCount: config.scaling.max,
+            // Spot capacity: take whichever zone has it, fewer preemptions.
+            locationPolicy: config.spot ? "ANY" : "BALANCED",
+        },
+        management: { autoRepair: true, autoUpgrade: true },
+        upgradeSettings: { maxSurge: 1, maxUnavailable: 0 },
+        nodeConfig: {
+            machineType: config.machineType,
+            diskSizeGb: config.diskSizeGb,
+            spot: config.spot,
+            labels: { [GPU_NODE_LABEL.key]: GPU_NODE_LABEL.value },
+            taints: [{ key: GPU_TAINT.key, value: GPU_TAINT.value, effect: "NO_SCHEDULE" }],
+            guestAccelerators: [
+                {
+                    type: config.accelerator.type,
+                    count: config.accelerator.count,
+                    gpuDriverInstallationConfig: { gpuDriverVersion: config.driverVersion },
+                },
+            ],
+            // With a dedicated service account its IAM roles limit access; without one the
+            // default scopes stay, as the Compute Engine default account is broad.
+            ...(config.serviceAccount
+                ? { serviceAccount: config.serviceAccount, oauthScopes: ["https://www.googleapis.com/auth/cloud-platform"] }
+                : {}),
+            // Sessions have open egress: pods get the GKE metadata server, which withholds the
+            // node service account's token, and the legacy (header-less) endpoints stay off.
+            workloadMetadataConfig: { mode: "GKE_METADATA" },
+            metadata: { "disable-legacy-endpoints": "true" },
+        },
+    };
+}
+
+/** RuntimeClass `runtimeClassName` for clusters whose containerd does not run nvidia by default. */
+export function nvidiaRuntimeClassInputs(runtimeClassName: string): k8s.node.v1.RuntimeClassArgs {
+    return {
+        metadata: { name: runtimeClassName },
+        // The containerd runtime handler the NVIDIA Container Toolkit registers.
+        handler: "nvidia",
+        scheduling: {
+            nodeSelector: { [GPU_NODE_LABEL.key]: GPU_NODE_LABEL.value },
+            tolerations: [GPU_TOLERATION],
+        },
+    };
+}
+
+/** The device plugin's namespace. */
+export function devicePluginNamespaceInputs(): k8s.core.v1.NamespaceArgs {
+    return {
+        metadata: {
+            name: DEVICE_PLUGIN_NAMESPACE,
+            // The plugin mounts the kubelet's device-plugin socket directory from the host.
+            labels: { "pod-security.kubernetes.io/enforce": "privileged" },
+        },
+    };
+}
+
+/**
+ * The pinned NVIDIA device plugin chart in `namespace`, on the GPU nodes only, handing GPUs over as
+ * volume mounts, under `runtimeClassName` where the nodes need one.
+ */
+export function devicePluginReleaseInputs(
+    plugin: DevicePluginConfig,
+    runtimeClassName: string | undefined,
+    namespace: pulumi.Input<string>,
+): k8s.helm.v3.ReleaseArgs {
+    return {
+        name: DEVICE_PLUGIN_CHART,
+        chart: DEVICE_PLUGIN_CHART,
+        version: plugin.version,
+        repositoryOpts: { repo: DEVICE_PLUGIN_REPO },
+        namespace,
+        values: {
+            nodeSelector: { [GPU_NODE_LABEL.key]: GPU_NODE_LABEL.value },
+            // Replaces the chart's default affinity, which waits for node-feature-discovery labels.
+            affinity: {
+                nodeAffinity: {
+                    requiredDuringSchedulingIgnoredDuringExecution: {
+                        nodeSelectorTerms: [{ matchExpressions: [{ key: GPU_NODE_LABEL.key, operator: "In", values: [GPU_NODE_LABEL.value] }] }],
+                    },
+                },
+            },
+            tolerations: [GPU_TOLERATION, { key: "CriticalAddonsOnly", operator: "Exists" }],
+            // GPUs are handed over as volume mounts, so an unprivileged pod cannot pick GPUs
+            // by setting NVIDIA_VISIBLE_DEVICES itself (the nodes' toolkit must accept them).
+            deviceListStrategy: "volume-mounts",
+            ...(runtimeClassName ? { runtimeClassName } : {}),
+        },
+        // A DaemonSet on zero nodes is ready at once; on running GPU nodes the wait proves
+        // the plugin started. A failed install is rolled back rather than left half done.
+        timeout: 600,
+        atomic: true,
+        cleanupOnFail: true,
+    };
+}
+
+/** The RuntimeClass GPU workloads run under: only on existing clusters that name one. */
+export function gpuRuntimeClassName(config: GpuConfig): string | undefined {
+    return config.provider === "existing" ? config.runtimeClass?.name : undefined;
+}
+
+/**
+ * How workloads land on the pool's GPU nodes: its label, a toleration of its taint, a GPU, the
+ * RuntimeClass where there is one, and how long a node may take to be ready (longer from zero).
+ */
+export function gpuScheduling(config: GpuConfig): WorkloadScheduling {
+    if (config.provider === "none") return NO_GPU;
+    const runtimeClassName = gpuRuntimeClassName(config);
+    const scalesFromZero = config.provider !== "existing" && config.scaling.min === 0;
+    return {
+        nodeSelector: { [GPU_NODE_LABEL.key]: GPU_NODE_LABEL.value },
+        tolerations: [GPU_TOLERATION],
+        requestsGpu: true,
+        ...(runtimeClassName ? { runtimeClassName } : {}),
+        encoding: config.encoding,
+        readyTimeout: scalesFromZero ? "25m" : "10m",
+    };
+}
+
 export interface GpuNodePoolArgs {
     /** The stack's GPU configuration, already validated. */
     config: GpuConfig;
@@ -90,8 +265,8 @@ export class GpuNodePool extends pulumi.ComponentResource {
     constructor(name: string, args: GpuNodePoolArgs, opts?: pulumi.ComponentResourceOptions) {
         super("streamspace:gpu:GpuNodePool", name, {}, opts);
         const { config } = args;
+        this.scheduling = gpuScheduling(config);
         if (config.provider === "none") {
-            this.scheduling = NO_GPU;
             this.registerOutputs({ scheduling: this.scheduling });
             return;
         }
@@ -100,48 +275,27 @@ export class GpuNodePool extends pulumi.ComponentResource {
         if (config.provider === "eks") this.eksNodeGroup(name, config);
         if (config.provider === "gke") this.gkeNodePool(name, config);
 
-        const runtimeClassName = config.provider === "existing" ? config.runtimeClass?.name : undefined;
         let runtimeClass: k8s.node.v1.RuntimeClass | undefined;
         if (config.provider === "existing" && config.runtimeClass?.create) {
-            runtimeClass = this.nvidiaRuntimeClass(name, config.runtimeClass.name, args.kubernetes);
+            runtimeClass = new k8s.node.v1.RuntimeClass(`${name}-runtime`, nvidiaRuntimeClassInputs(config.runtimeClass.name), {
+                parent: this,
+                provider: args.kubernetes,
+            });
         }
         // GKE installs its own device plugin with the driver; EKS's NVIDIA AMI and self-managed
         // nodes have the driver but not the plugin, so without it no pod could request a GPU.
         if (config.provider !== "gke" && config.devicePlugin) {
-            this.devicePlugin(name, config.devicePlugin, runtimeClassName, args.kubernetes, runtimeClass);
+            this.devicePlugin(name, config.devicePlugin, gpuRuntimeClassName(config), args.kubernetes, runtimeClass);
         }
-
-        const scalesFromZero = config.provider !== "existing" && config.scaling.min === 0;
-        this.scheduling = {
-            nodeSelector: { [GPU_NODE_LABEL.key]: GPU_NODE_LABEL.value },
-            tolerations: [GPU_TOLERATION],
-            requestsGpu: true,
-            ...(runtimeClassName ? { runtimeClassName } : {}),
-            encoding: config.encoding,
-            readyTimeout: scalesFromZero ? "25m" : "10m",
-        };
         this.registerOutputs({ scheduling: this.scheduling });
     }
 
     private eksNodeGroup(name: string, config: EksGpuConfig): void {
-        const template = this.eksLaunchTemplate(name, config);
+        // The metadata service settings, toolkit settings and root volume of the nodes.
+        const template = new aws.ec2.LaunchTemplate(`${name}-launch-template`, eksLaunchTemplateInputs(config), { parent: this });
         const nodeGroup = new aws.eks.NodeGroup(
             name,
-            {
-                clusterName: config.clusterName,
-                nodeRoleArn: config.nodeRoleArn,
-                subnetIds: config.subnetIds,
-                amiType: EKS_GPU_AMI,
-                instanceTypes: [config.instanceType],
-                capacityType: config.spot ? "SPOT" : "ON_DEMAND",
-                // EKS refuses diskSize next to a launch template: the root volume is set there.
-                launchTemplate: { id: template.id, version: template.latestVersion.apply((v) => String(v)) },
-                scalingConfig: eksScaling(config.scaling),
-                updateConfig: { maxUnavailable: 1 },
-                labels: { [GPU_NODE_LABEL.key]: GPU_NODE_LABEL.value },
-                taints: [{ key: GPU_TAINT.key, value: GPU_TAINT.value, effect: "NO_SCHEDULE" }],
-                tags: { "streamspace.io/pool": "gpu", ...autoscalerNodeTemplateTags() },
-            },
+            eksNodeGroupInputs(config, { id: template.id, version: template.latestVersion.apply((v) => String(v)) }),
             {
                 parent: this,
                 customTimeouts: NODE_TIMEOUTS,
@@ -152,98 +306,18 @@ export class GpuNodePool extends pulumi.ComponentResource {
         // The cluster autoscaler reads node templates from the Auto Scaling group's tags when a
         // group has no node to copy from (scale from zero); EKS does not copy node group tags there.
         const groupName = nodeGroup.resources.apply((r) => r?.[0]?.autoscalingGroups?.[0]?.name ?? "");
-        for (const [key, value] of Object.entries(autoscalerNodeTemplateTags())) {
-            const suffix = key.includes("/label/") ? "label" : "taint";
-            new aws.autoscaling.Tag(
-                `${name}-autoscaler-${suffix}`,
-                { autoscalingGroupName: groupName, tag: { key, value, propagateAtLaunch: false } },
-                { parent: this },
-            );
+        for (const { suffix, inputs } of autoscalerTagInputs(groupName)) {
+            new aws.autoscaling.Tag(`${name}-autoscaler-${suffix}`, inputs, { parent: this });
         }
     }
 
-    /** The nodes' metadata service settings, toolkit settings and root volume; instance type and AMI stay on the node group. */
-    private eksLaunchTemplate(name: string, config: EksGpuConfig): aws.ec2.LaunchTemplate {
-        return new aws.ec2.LaunchTemplate(
-            `${name}-launch-template`,
-            {
-                description: "StreamSpace GPU session nodes: IMDSv2 only, not reachable from pods",
-                metadataOptions: EKS_NODE_METADATA,
-                userData: eksNodeUserData(),
-                blockDeviceMappings: [
-                    {
-                        deviceName: EKS_GPU_ROOT_DEVICE,
-                        ebs: { volumeSize: config.diskSizeGb, volumeType: "gp3", deleteOnTermination: "true" },
-                    },
-                ],
-            },
-            { parent: this },
-        );
-    }
-
     private gkeNodePool(name: string, config: GkeGpuConfig): void {
-        new gcp.container.NodePool(
-            name,
-            {
-                cluster: config.cluster,
-                location: config.location,
-                project: config.project,
-                initialNodeCount: config.scaling.desired,
-                autoscaling: {
-                    totalMinNodeCount: config.scaling.min,
-                    totalMaxNodeCount: config.scaling.max,
-                    // Spot capacity: take whichever zone has it, fewer preemptions.
-                    locationPolicy: config.spot ? "ANY" : "BALANCED",
-                },
-                management: { autoRepair: true, autoUpgrade: true },
-                upgradeSettings: { maxSurge: 1, maxUnavailable: 0 },
-                nodeConfig: {
-                    machineType: config.machineType,
-                    diskSizeGb: config.diskSizeGb,
-                    spot: config.spot,
-                    labels: { [GPU_NODE_LABEL.key]: GPU_NODE_LABEL.value },
-                    taints: [{ key: GPU_TAINT.key, value: GPU_TAINT.value, effect: "NO_SCHEDULE" }],
-                    guestAccelerators: [
-                        {
-                            type: config.accelerator.type,
-                            count: config.accelerator.count,
-                            gpuDriverInstallationConfig: { gpuDriverVersion: config.driverVersion },
-                        },
-                    ],
-                    // With a dedicated service account its IAM roles limit access; without one the
-                    // default scopes stay, as the Compute Engine default account is broad.
-                    ...(config.serviceAccount
-                        ? { serviceAccount: config.serviceAccount, oauthScopes: ["https://www.googleapis.com/auth/cloud-platform"] }
-                        : {}),
-                    // Sessions have open egress: pods get the GKE metadata server, which withholds the
-                    // node service account's token, and the legacy (header-less) endpoints stay off.
-                    workloadMetadataConfig: { mode: "GKE_METADATA" },
-                    metadata: { "disable-legacy-endpoints": "true" },
-                },
-            },
-            {
-                parent: this,
-                customTimeouts: NODE_TIMEOUTS,
-                // Changing it would replace the pool; the autoscaler owns the size after creation.
-                ignoreChanges: ["initialNodeCount"],
-            },
-        );
-    }
-
-    private nvidiaRuntimeClass(name: string, runtimeClassName: string, provider: k8s.Provider): k8s.node.v1.RuntimeClass {
-        return new k8s.node.v1.RuntimeClass(
-            `${name}-runtime`,
-            {
-                metadata: { name: runtimeClassName },
-                // The containerd runtime handler the NVIDIA Container Toolkit registers.
-                handler: "nvidia",
-                scheduling: {
-                    nodeSelector: { [GPU_NODE_LABEL.key]: GPU_NODE_LABEL.value },
-                    tolerations: [GPU_TOLERATION],
-                },
-            },
-            { parent: this, provider },
-        );
+        new gcp.container.NodePool(name, gkeNodePoolInputs(config), {
+            parent: this,
+            customTimeouts: NODE_TIMEOUTS,
+            // Changing it would replace the pool; the autoscaler owns the size after creation.
+            ignoreChanges: ["initialNodeCount"],
+        });
     }
 
     private devicePlugin(
@@ -253,52 +327,12 @@ export class GpuNodePool extends pulumi.ComponentResource {
         provider: k8s.Provider,
         runtimeClass: k8s.node.v1.RuntimeClass | undefined,
     ): void {
-        const namespace = new k8s.core.v1.Namespace(
-            `${name}-device-plugin`,
-            {
-                metadata: {
-                    name: DEVICE_PLUGIN_NAMESPACE,
-                    // The plugin mounts the kubelet's device-plugin socket directory from the host.
-                    labels: { "pod-security.kubernetes.io/enforce": "privileged" },
-                },
-            },
-            { parent: this, provider },
-        );
-        const onGpuNodes = { [GPU_NODE_LABEL.key]: GPU_NODE_LABEL.value };
-        new k8s.helm.v3.Release(
-            `${name}-device-plugin`,
-            {
-                name: DEVICE_PLUGIN_CHART,
-                chart: DEVICE_PLUGIN_CHART,
-                version: plugin.version,
-                repositoryOpts: { repo: DEVICE_PLUGIN_REPO },
-                namespace: namespace.metadata.name,
-                values: {
-                    nodeSelector: onGpuNodes,
-                    // Replaces the chart's default affinity, which waits for node-feature-discovery labels.
-                    affinity: {
-                        nodeAffinity: {
-                            requiredDuringSchedulingIgnoredDuringExecution: {
-                                nodeSelectorTerms: [
-                                    { matchExpressions: [{ key: GPU_NODE_LABEL.key, operator: "In", values: [GPU_NODE_LABEL.value] }] },
-                                ],
-                            },
-                        },
-                    },
-                    tolerations: [GPU_TOLERATION, { key: "CriticalAddonsOnly", operator: "Exists" }],
-                    // GPUs are handed over as volume mounts, so an unprivileged pod cannot pick GPUs
-                    // by setting NVIDIA_VISIBLE_DEVICES itself (the nodes' toolkit must accept them).
-                    deviceListStrategy: "volume-mounts",
-                    ...(runtimeClassName ? { runtimeClassName } : {}),
-                },
-                // A DaemonSet on zero nodes is ready at once; on running GPU nodes the wait proves
-                // the plugin started. A failed install is rolled back rather than left half done.
-                timeout: 600,
-                atomic: true,
-                cleanupOnFail: true,
-            },
-            { parent: this, provider, dependsOn: runtimeClass ? [runtimeClass] : [] },
-        );
+        const namespace = new k8s.core.v1.Namespace(`${name}-device-plugin`, devicePluginNamespaceInputs(), { parent: this, provider });
+        new k8s.helm.v3.Release(`${name}-device-plugin`, devicePluginReleaseInputs(plugin, runtimeClassName, namespace.metadata.name), {
+            parent: this,
+            provider,
+            dependsOn: runtimeClass ? [runtimeClass] : [],
+        });
     }
 }
 

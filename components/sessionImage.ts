@@ -35,6 +35,116 @@ export function imageBuildArgs(
     return { ...buildArgs(image, { ...rest, baseImage: "" }), ...(extra ?? {}), BASE_IMAGE: baseImage };
 }
 
+/** The registry an image is pushed to, as its build sees it: the token only where one is needed. */
+export type RegistryLogin = Pick<RegistryConfig, "server" | "owner" | "username"> & { token?: pulumi.Input<string> };
+
+/** `<server>/<owner>/<name>`: the repository an image is pushed to, without tag. */
+export function imageRepository(registry: Pick<RegistryConfig, "server" | "owner">, image: CatalogImage): string {
+    return `${registry.server}/${registry.owner}/${image.name}`;
+}
+
+/** Every tag an image is pushed under, the main one first and none twice. */
+export function imageTags(tag: string, extraTags: readonly string[] = []): string[] {
+    return [tag, ...extraTags.filter((t) => t !== tag)];
+}
+
+/** The tags a release stack pushes besides its own: the metadata version and `latest`. */
+export function releaseTags(image: CatalogImage): string[] {
+    return [image.version, "latest"];
+}
+
+/** A catalog base as an image built on it sees it: plain values or Outputs. */
+export interface BaseReference {
+    imageName: pulumi.Input<string>;
+    repoDigest: pulumi.Input<string>;
+    folder: string;
+    prebuilt: boolean;
+}
+
+/**
+ * What an image is built FROM: its external reference, or its catalog base's digest. A base built
+ * here and not pushed has no digest: its tag is used, and the digest of its files (`treeHash`)
+ * goes into the build arguments, so a change of the base still rebuilds the images on it.
+ */
+export function baseImageOf(
+    image: CatalogImage,
+    base: BaseReference | undefined,
+    push: boolean,
+    root: string,
+): { reference: pulumi.Input<string>; treeHash?: string } {
+    if ("external" in image.base) return { reference: image.base.external };
+    if (!base) throw new Error(`SessionImage ${image.name}: its base '${image.base.image}' must be passed as args.base`);
+    if (push || base.prebuilt) return { reference: base.repoDigest };
+    return { reference: base.imageName, treeHash: treeHash(base.folder, root) };
+}
+
+export interface ImageInputsArgs {
+    image: CatalogImage;
+    registry: RegistryLogin;
+    tag: string;
+    platform: Platform;
+    push: boolean;
+    /** Build during `pulumi preview` too; off by default. */
+    buildOnPreview?: boolean;
+    /** What the image is built FROM, as `baseImageOf` gives it. */
+    base: { reference: pulumi.Input<string>; treeHash?: string };
+    source: SourceInfo;
+    sourceUrl: string;
+    /** Repository root the image folder is relative to. */
+    root: string;
+    /** The directory Pulumi runs the program in: build paths are relative to it. */
+    cwd: string;
+}
+
+/**
+ * The inputs of one image's `docker.Image`: `<repository>:<tag>`, the build from its folder with
+ * the build arguments of `imageBuildArgs`, and the registry login where the registry needs one.
+ */
+export function sessionImageInputs(args: ImageInputsArgs): docker.ImageArgs {
+    const { image, registry, push } = args;
+    const reference = `${imageRepository(registry, image)}:${args.tag}`;
+    const extra: Record<string, string> = {};
+    if (args.base.treeHash !== undefined) extra.BASE_TREE_HASH = args.base.treeHash;
+    // cacheFrom reuses layers only of images that carry BuildKit's inline cache metadata.
+    if (push) extra.BUILDKIT_INLINE_CACHE = "1";
+    return {
+        imageName: reference,
+        build: {
+            // Relative to the project directory Pulumi runs in: identical on every machine.
+            context: path.relative(args.cwd, path.join(args.root, image.folder)) || ".",
+            dockerfile: path.relative(args.cwd, path.join(args.root, image.folder, image.dockerfile)),
+            platform: args.platform,
+            args: imageBuildArgs(image, {
+                platform: args.platform,
+                baseImage: args.base.reference,
+                source: args.source,
+                sourceUrl: args.sourceUrl,
+                extra,
+            }),
+            builderVersion: "BuilderBuildKit",
+            ...(push ? { cacheFrom: { images: [reference] } } : {}),
+        },
+        registry: registry.token ? { server: registry.server, username: registry.username, password: registry.token } : undefined,
+        skipPush: !push,
+        buildOnPreview: args.buildOnPreview ?? false,
+    };
+}
+
+/** The Tag that points `<repository>:<tag>` at the pushed digest. */
+export function extraTagInputs(repository: string, tag: string, digest: pulumi.Input<string>): docker.TagArgs {
+    return { sourceImage: digest, targetImage: `${repository}:${tag}` };
+}
+
+/** Pushes a tag and keeps it in the registry when the stack is destroyed; a new digest pushes it again. */
+export function keptTagInputs(name: pulumi.Input<string>, digest: pulumi.Input<string>): docker.RegistryImageArgs {
+    return { name, keepRemotely: true, triggers: { digest } };
+}
+
+/** The Docker provider that pushes extra tags: the registry's credentials where it needs any. */
+export function tagProviderInputs(registry: RegistryLogin): docker.ProviderArgs {
+    return { registryAuth: registry.token ? [{ address: registry.server, username: registry.username, password: registry.token }] : [] };
+}
+
 export interface SessionImageArgs {
     /** The catalog entry to build. */
     image: CatalogImage;
@@ -83,49 +193,24 @@ export class SessionImage extends pulumi.ComponentResource implements PublishedI
         const root = args.root ?? REPO_ROOT;
         const { image, registry } = args;
         this.folder = image.folder;
-        this.repository = `${registry.server}/${registry.owner}/${image.name}`;
-        this.tags = [args.tag, ...(args.extraTags ?? []).filter((t) => t !== args.tag)];
-
-        let baseImage: pulumi.Input<string>;
-        const extraArgs: Record<string, string> = {};
-        if ("external" in image.base) {
-            baseImage = image.base.external;
-        } else {
-            if (!args.base) throw new Error(`SessionImage ${image.name}: its base '${image.base.image}' must be passed as args.base`);
-            baseImage = args.push || args.base.prebuilt ? args.base.repoDigest : args.base.imageName;
-            // Without a registry there is no digest; the base's file digest stands in for it.
-            if (!args.push && !args.base.prebuilt) extraArgs.BASE_TREE_HASH = treeHash(args.base.folder, root);
-        }
-
-        // cacheFrom reuses layers only of images that carry BuildKit's inline cache metadata.
-        if (args.push) extraArgs.BUILDKIT_INLINE_CACHE = "1";
-        const imageArgs = imageBuildArgs(image, {
-            platform: args.platform,
-            baseImage,
-            source: args.source,
-            sourceUrl: args.sourceUrl,
-            extra: extraArgs,
-        });
+        this.repository = imageRepository(registry, image);
+        this.tags = imageTags(args.tag, args.extraTags);
 
         const built = new docker.Image(
             name,
-            {
-                imageName: `${this.repository}:${args.tag}`,
-                build: {
-                    // Relative to the project directory Pulumi runs in: identical on every machine.
-                    context: path.relative(process.cwd(), path.join(root, image.folder)) || ".",
-                    dockerfile: path.relative(process.cwd(), path.join(root, image.folder, image.dockerfile)),
-                    platform: args.platform,
-                    args: imageArgs,
-                    builderVersion: "BuilderBuildKit",
-                    ...(args.push ? { cacheFrom: { images: [`${this.repository}:${args.tag}`] } } : {}),
-                },
-                registry: registry.token
-                    ? { server: registry.server, username: registry.username, password: registry.token }
-                    : undefined,
-                skipPush: !args.push,
-                buildOnPreview: args.buildOnPreview ?? false,
-            },
+            sessionImageInputs({
+                image,
+                registry,
+                tag: args.tag,
+                platform: args.platform,
+                push: args.push,
+                buildOnPreview: args.buildOnPreview,
+                base: baseImageOf(image, args.base, args.push, root),
+                source: args.source,
+                sourceUrl: args.sourceUrl,
+                root,
+                cwd: process.cwd(),
+            }),
             { parent: this },
         );
 
@@ -134,27 +219,19 @@ export class SessionImage extends pulumi.ComponentResource implements PublishedI
 
         if (args.push) {
             for (const extra of this.tags.slice(1)) {
-                const target = `${this.repository}:${extra}`;
-                const tag = new docker.Tag(
-                    `${name}-${extra}`,
-                    { sourceImage: built.repoDigest, targetImage: target },
-                    { parent: this, provider: args.tagProvider },
-                );
-                new docker.RegistryImage(
-                    `${name}-${extra}`,
-                    {
-                        name: tag.targetImage,
-                        keepRemotely: true,
-                        triggers: { digest: built.repoDigest },
-                    },
-                    { parent: this, provider: args.tagProvider },
-                );
+                const tag = new docker.Tag(`${name}-${extra}`, extraTagInputs(this.repository, extra, built.repoDigest), {
+                    parent: this,
+                    provider: args.tagProvider,
+                });
+                new docker.RegistryImage(`${name}-${extra}`, keptTagInputs(tag.targetImage, built.repoDigest), {
+                    parent: this,
+                    provider: args.tagProvider,
+                });
             }
         }
 
         this.registerOutputs({ imageName: this.imageName, repoDigest: this.repoDigest });
     }
-
 
     /**
      * Builds every catalog image in order, each child with its base's digest. With `release` (and
@@ -174,12 +251,7 @@ export class SessionImage extends pulumi.ComponentResource implements PublishedI
     ): Map<string, PublishedImage> {
         const { release, prebuilt = {}, ...args } = common;
         const tagged = release && common.push;
-        const registry = common.registry;
-        const tagProvider = tagged
-            ? new docker.Provider("registry", {
-                  registryAuth: registry.token ? [{ address: registry.server, username: registry.username, password: registry.token }] : [],
-              })
-            : undefined;
+        const tagProvider = tagged ? new docker.Provider("registry", tagProviderInputs(common.registry)) : undefined;
         const built = new Map<string, PublishedImage>();
         for (const image of images) {
             if (Object.hasOwn(prebuilt, image.name)) {
@@ -189,7 +261,7 @@ export class SessionImage extends pulumi.ComponentResource implements PublishedI
             const base = "image" in image.base ? built.get(image.base.image) : undefined;
             const sessionImage = new SessionImage(
                 image.name,
-                { ...args, image, base, source: common.source(image), extraTags: tagged ? [image.version, "latest"] : [], tagProvider },
+                { ...args, image, base, source: common.source(image), extraTags: tagged ? releaseTags(image) : [], tagProvider },
                 opts,
             );
             built.set(image.name, sessionImage);

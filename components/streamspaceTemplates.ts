@@ -169,6 +169,23 @@ export function writeTemplateFiles(dir: string, templates: Template[]): string[]
     return written;
 }
 
+/** The entries that get a Template (see `hasTemplate`), sorted by image name. */
+export function templateEntries<T extends { image: CatalogImage }>(entries: readonly T[]): T[] {
+    return entries.filter((e) => hasTemplate(e.image)).sort((a, b) => (a.image.name < b.image.name ? -1 : 1));
+}
+
+/**
+ * The inputs of an image's Template created in the cluster: the metadata of `templateMetadata`,
+ * known at once, and the spec of `templateFor`, known once the image's digest is.
+ */
+export function templateResourceInputs(
+    image: CatalogImage,
+    spec: pulumi.Input<TemplateSpec>,
+    opts: Omit<TemplateOptions, "baseImage">,
+): k8s.apiextensions.CustomResourceArgs {
+    return { apiVersion: TEMPLATE_API_VERSION, kind: TEMPLATE_KIND, metadata: templateMetadata(image, opts), spec };
+}
+
 export interface StreamspaceTemplatesArgs {
     /** Built catalog images with the reference sessions should run (the pushed digest). */
     images: { image: CatalogImage; digest: pulumi.Input<string> }[];
@@ -202,7 +219,7 @@ export class StreamspaceTemplates extends pulumi.ComponentResource {
 
     constructor(name: string, args: StreamspaceTemplatesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("streamspace:templates:StreamspaceTemplates", name, {}, opts);
-        const entries = args.images.filter((e) => hasTemplate(e.image)).sort((a, b) => (a.image.name < b.image.name ? -1 : 1));
+        const entries = templateEntries(args.images);
         this.names = entries.map((e) => e.image.name);
         this.outputDir = path.resolve(args.root ?? REPO_ROOT, args.outputDir);
 
@@ -225,12 +242,7 @@ export class StreamspaceTemplates extends pulumi.ComponentResource {
             entries.forEach((e, i) => {
                 new k8s.apiextensions.CustomResource(
                     `template-${e.image.name}`,
-                    {
-                        apiVersion: TEMPLATE_API_VERSION,
-                        kind: TEMPLATE_KIND,
-                        metadata: templateMetadata(e.image, { namespace: args.namespace, sourceUrl: args.sourceUrl }),
-                        spec: templates.apply((all) => all[i].spec),
-                    },
+                    templateResourceInputs(e.image, templates.apply((all) => all[i].spec), { namespace: args.namespace, sourceUrl: args.sourceUrl }),
                     { parent: this, provider: args.provider, dependsOn: args.after },
                 );
             });
