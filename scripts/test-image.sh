@@ -8,7 +8,8 @@
 # session, over WebSockets on both web ports; with --probe-image, that probe image also streams from
 # a WebRTC session, inside its network namespace; with --streamspace-env (KEY=VALUE lines: the env of
 # the image's StreamSpace Template, `scripts/catalog.ts template-env`), the image is also started the
-# way StreamSpace starts a session and must stream on port 3000; --no-stream skips them.
+# way StreamSpace starts a session and must stream on its web port; --no-stream skips them. Its checks
+# count in the tally of scripts/lib/checks.sh: run by scripts/offline-images.sh, in that run's total.
 set -euo pipefail
 
 ENGINE=${CONTAINER_ENGINE:-docker}
@@ -32,9 +33,15 @@ ZONE_ABBREVIATION=JST
 RUN_ID="streamspace-test-$$"
 CONTAINERS=()
 CLEANUP_DIRS=()
-passed=0
-failed=0
-skipped=0
+# The standard ports by name, from catalog/imageStandard.ts (read_standard_ports).
+PORT_SELKIES=
+PORT_WEB=
+PORT_VNC=
+PORT_NOVNC=
+
+# shellcheck source=scripts/lib/checks.sh
+source "$ROOT/scripts/lib/checks.sh"
+CHECKS_PAD=" "
 
 usage() {
     sed -n '2,6s/^# \{0,1\}//p' "$0" >&2
@@ -49,23 +56,9 @@ cleanup() {
     for c in "${CLEANUP_DIRS[@]}"; do
         rm -rf "$c"
     done
+    checks_cleanup
 }
 trap cleanup EXIT INT TERM
-
-pass() {
-    printf 'PASS  %s\n' "$*"
-    passed=$((passed + 1))
-}
-
-fail() {
-    printf 'FAIL  %s\n' "$*"
-    failed=$((failed + 1))
-}
-
-skip() {
-    printf 'SKIP %s\n' "$*"
-    skipped=$((skipped + 1))
-}
 
 parse_args() {
     while [ "$#" -gt 0 ]; do
@@ -84,6 +77,34 @@ parse_args() {
     [ -n "$IMAGE" ] || usage
     command -v "$ENGINE" >/dev/null || { echo "container engine '$ENGINE' not found (set CONTAINER_ENGINE)" >&2; exit 2; }
     command -v curl >/dev/null || { echo "curl is needed on this machine" >&2; exit 2; }
+}
+
+# The standard ports (selkies, web, vnc, novnc) from catalog/imageStandard.ts, the one place they
+# are defined, into PORT_SELKIES, PORT_WEB, PORT_VNC and PORT_NOVNC.
+read_standard_ports() {
+    local lines name port variable
+    # shellcheck disable=SC2016  # JavaScript, not shell
+    if ! lines=$(cd "$ROOT" && node -r ts-node/register/transpile-only -e '
+        const { STANDARD_PORTS } = require(process.argv[1] + "/catalog/imageStandard");
+        for (const p of STANDARD_PORTS) console.log(`${p.name}=${p.port}`);' "$ROOT"); then
+        echo "could not read the standard ports from $ROOT/catalog/imageStandard.ts: it needs node and the repository's dependencies (npm ci)" >&2
+        exit 2
+    fi
+    while IFS='=' read -r name port; do
+        case $name in
+            selkies) PORT_SELKIES=$port ;;
+            web) PORT_WEB=$port ;;
+            vnc) PORT_VNC=$port ;;
+            novnc) PORT_NOVNC=$port ;;
+        esac
+    done <<<"$lines"
+    for name in selkies web vnc novnc; do
+        variable=PORT_${name^^}
+        if ! [[ ${!variable} =~ ^[0-9]+$ ]]; then
+            echo "catalog/imageStandard.ts has no standard port named '$name' (STANDARD_PORTS has: $(tr '\n' ' ' <<<"$lines"))" >&2
+            exit 2
+        fi
+    done
 }
 
 # start NAME [engine run options...]: starts the image detached with the test's settings; the
@@ -154,7 +175,7 @@ check_labels() {
     for suffix in title description version revision created source url documentation vendor licenses; do
         grep -q "\"org.opencontainers.image.$suffix\":\"[^\"]" <<<"$labels" || missing+=("$suffix")
     done
-    if [ "${#missing[@]}" -eq 0 ]; then pass "labels: all 10 org.opencontainers.image.* labels set"; else fail "labels: missing or empty: ${missing[*]}"; fi
+    if [ "${#missing[@]}" -eq 0 ]; then check_pass "labels: all 10 org.opencontainers.image.* labels set"; else check_fail "labels: missing or empty: ${missing[*]}"; fi
 }
 
 # no_root NAME EXPECTED_UID: every process of the container runs as EXPECTED_UID (or at least not root).
@@ -162,31 +183,31 @@ check_users() {
     local name=$1 expected=$2 what=$3 uids
     uids=$("$ENGINE" exec --user "${expected:-1000}" "$name" ps -eo uid= | tr -d ' ' | sort -u | tr '\n' ' ')
     if [[ " $uids" == *" 0 "* ]]; then
-        fail "$what: a process runs as root (uids: $uids)"
+        check_fail "$what: a process runs as root (uids: $uids)"
     elif [ -n "$expected" ] && [ "$uids" != "$expected " ]; then
-        fail "$what: processes run as uids $uids, expected only $expected"
+        check_fail "$what: processes run as uids $uids, expected only $expected"
     else
-        pass "$what: every process runs as uid ${uids% }"
+        check_pass "$what: every process runs as uid ${uids% }"
     fi
 }
 
 check_http() {
     local web=$1 label=$2 code
     code=$(http_code "http://127.0.0.1:$web/health")
-    if [ "$code" = 200 ]; then pass "$label /health: 200 without credentials"; else fail "$label /health: $code, expected 200"; fi
+    if [ "$code" = 200 ]; then check_pass "$label /health: 200 without credentials"; else check_fail "$label /health: $code, expected 200"; fi
     code=$(http_code "http://127.0.0.1:$web/")
-    if [ "$code" = 401 ]; then pass "$label / without credentials: 401"; else fail "$label / without credentials: $code, expected 401"; fi
+    if [ "$code" = 401 ]; then check_pass "$label / without credentials: 401"; else check_fail "$label / without credentials: $code, expected 401"; fi
     code=$(http_code -u "$AUTH_USER:$PASSWORD" "http://127.0.0.1:$web/")
-    if [ "$code" = 200 ]; then pass "$label / with credentials: 200"; else fail "$label / with credentials: $code, expected 200"; fi
+    if [ "$code" = 200 ]; then check_pass "$label / with credentials: 200"; else check_fail "$label / with credentials: $code, expected 200"; fi
     code=$(http_code -u "$AUTH_USER:wrong-$PASSWORD" "http://127.0.0.1:$web/")
-    if [ "$code" = 401 ]; then pass "$label / with a wrong password: 401"; else fail "$label / with a wrong password: $code, expected 401"; fi
+    if [ "$code" = 401 ]; then check_pass "$label / with a wrong password: 401"; else check_fail "$label / with a wrong password: $code, expected 401"; fi
 }
 
 check_selkies() {
     local name=$1 web=$2 page
-    if in_container "$name" pgrep -f /opt/selkies/bin/selkies >/dev/null; then pass "selkies process: running"; else fail "selkies process: not running"; fi
+    if in_container "$name" pgrep -f /opt/selkies/bin/selkies >/dev/null; then check_pass "selkies process: running"; else check_fail "selkies process: not running"; fi
     page=$(curl -s --max-time 10 -u "$AUTH_USER:$PASSWORD" "http://127.0.0.1:$web/" || true)
-    if grep -qi '<html' <<<"$page" && grep -qi 'selkies' <<<"$page"; then pass "selkies web client: served on 8080"; else fail "selkies web client: / does not serve the Selkies page"; fi
+    if grep -qi '<html' <<<"$page" && grep -qi 'selkies' <<<"$page"; then check_pass "selkies web client: served on $PORT_SELKIES"; else check_fail "selkies web client: / does not serve the Selkies page"; fi
 }
 
 # probe LABEL PORT [VAR=VALUE...]: runs the stream probe against http://127.0.0.1:PORT/ with the
@@ -215,9 +236,9 @@ expect_stream() {
     local label=$1 port=$2
     probe "$label" "$port" "${PROBE_EXTRA[@]}"
     if [ "$(probe_field verdict)" = pass ] && [ "$(probe_field transport)" = websockets ]; then
-        pass "stream ($label): $(probe_field detail)"
+        check_pass "stream ($label): $(probe_field detail)"
     else
-        fail "stream ($label): $(probe_field reason): $(probe_field detail) (log: ${ARTIFACTS:-/tmp}/stream-$label.log)"
+        check_fail "stream ($label): $(probe_field reason): $(probe_field detail) (log: ${ARTIFACTS:-/tmp}/stream-$label.log)"
     fi
 }
 
@@ -231,48 +252,48 @@ wait_health_code() {
     return 1
 }
 
-# The real stream, decoded by a real browser: on 8080 and on 3000, a wrong password refused, and a
+# The real stream, decoded by a real browser: on both web ports, a wrong password refused, and a
 # streaming server that dies is reported by /health, restarted, and streams again.
 check_stream() {
-    local name=$1 web=$2 web3000=$3 started saved
+    local name=$1 web=$2 streamspace_web=$3 started saved
     if [ "$STREAM" = no ]; then
-        skip "stream: --no-stream"
+        check_skip "stream: --no-stream"
         return
     fi
     if ! command -v node >/dev/null || [ ! -x "$PROBE_CHROMIUM" ] || [ ! -f "$PROBE" ]; then
-        skip "stream: needs node, Chromium at $PROBE_CHROMIUM (Debian's chromium) and $PROBE with npm ci done"
+        check_skip "stream: needs node, Chromium at $PROBE_CHROMIUM (Debian's chromium) and $PROBE with npm ci done"
         return
     fi
     [ -z "$ARTIFACTS" ] || mkdir -p "$ARTIFACTS"
-    expect_stream 8080 "$web"
-    expect_stream 3000 "$web3000"
+    expect_stream "$PORT_SELKIES" "$web"
+    expect_stream "$PORT_WEB" "$streamspace_web"
     # The password reaches Selkies through its environment: never on a command line.
     if in_container "$name" ps -eo args | grep -qF -- "$PASSWORD"; then
-        fail "password: it appears on a command line (ps)"
+        check_fail "password: it appears on a command line (ps)"
     else
-        pass "password: on no command line of the session (ps)"
+        check_pass "password: on no command line of the session (ps)"
     fi
     saved=$PASSWORD
     PASSWORD="wrong-$PASSWORD"
     probe wrong-password "$web" PROBE_TIMEOUT_SECONDS=20
     PASSWORD=$saved
-    if [ "$(probe_field reason)" = unauthorized ]; then pass "stream: a wrong password is refused (unauthorized)"; else fail "stream: a wrong password gave '$(probe_field reason)', expected unauthorized"; fi
+    if [ "$(probe_field reason)" = unauthorized ]; then check_pass "stream: a wrong password is refused (unauthorized)"; else check_fail "stream: a wrong password gave '$(probe_field reason)', expected unauthorized"; fi
     # A streaming server that stops answering: /health must say so within one health period.
     started=$SECONDS
     in_container "$name" pkill -STOP -f /opt/selkies/bin/selkies || true
     if wait_health_code "$web" 503 15; then
-        pass "selkies hung: /health answers 503 after $((SECONDS - started)) s"
+        check_pass "selkies hung: /health answers 503 after $((SECONDS - started)) s"
     else
-        fail "selkies hung: /health still $(http_code "http://127.0.0.1:$web/health") 15 s later, expected 503"
+        check_fail "selkies hung: /health still $(http_code "http://127.0.0.1:$web/health") 15 s later, expected 503"
     fi
     # One that dies: the supervisor starts it again and the session streams again.
     started=$SECONDS
     in_container "$name" pkill -KILL -f /opt/selkies/bin/selkies || true
     if wait_health_code "$web" 200 60; then
-        pass "selkies killed: restarted by the supervisor, /health 200 again after $((SECONDS - started)) s"
+        check_pass "selkies killed: restarted by the supervisor, /health 200 again after $((SECONDS - started)) s"
         expect_stream after-restart "$web"
     else
-        fail "selkies killed: /health not 200 again within 60 s"
+        check_fail "selkies killed: /health not 200 again within 60 s"
     fi
 }
 
@@ -280,19 +301,19 @@ check_vnc() {
     local vnc=$1 novnc=$2 banner page
     # shellcheck disable=SC2016 # $1 is expanded by the inner bash, which gets the port as its argument
     banner=$(timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" && head -c 12 <&3' _ "$vnc" 2>/dev/null || true)
-    if [[ $banner == RFB\ 00[0-9].* ]]; then pass "VNC on 5900: banner ${banner%$'\n'}"; else fail "VNC on 5900: no RFB banner (got '${banner}')"; fi
+    if [[ $banner == RFB\ 00[0-9].* ]]; then check_pass "VNC on $PORT_VNC: banner ${banner%$'\n'}"; else check_fail "VNC on $PORT_VNC: no RFB banner (got '${banner}')"; fi
     page=$(curl -s --max-time 10 "http://127.0.0.1:$novnc/vnc.html" || true)
-    if grep -qi 'noVNC' <<<"$page"; then pass "noVNC on 6080: /vnc.html served"; else fail "noVNC on 6080: /vnc.html is not the noVNC page"; fi
-    # What noVNC does next: a WebSocket upgrade on 6080, after which the VNC server's banner arrives
+    if grep -qi 'noVNC' <<<"$page"; then check_pass "noVNC on $PORT_NOVNC: /vnc.html served"; else check_fail "noVNC on $PORT_NOVNC: /vnc.html is not the noVNC page"; fi
+    # What noVNC does next: a WebSocket upgrade on its port, after which the VNC server's banner arrives
     # in the first binary frame.
     # shellcheck disable=SC2016 # $1 is expanded by the inner bash, which gets the port as its argument
     banner=$(timeout 8 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
         printf "GET /websockify HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: c3RyZWFtc3BhY2UtaW1hZ2VzIQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: binary\r\n\r\n" >&3
         timeout 4 cat <&3' _ "$novnc" 2>/dev/null | tr -d '\0' || true)
     if grep -aq '^HTTP/1.1 101' <<<"$banner" && grep -aq 'RFB 00[0-9]\.' <<<"$banner"; then
-        pass "noVNC on 6080: WebSocket upgrade answered, VNC banner relayed"
+        check_pass "noVNC on $PORT_NOVNC: WebSocket upgrade answered, VNC banner relayed"
     else
-        fail "noVNC on 6080: no VNC banner through the WebSocket (got '$(head -c 200 <<<"$banner" | tr -d '\r')')"
+        check_fail "noVNC on $PORT_NOVNC: no VNC banner through the WebSocket (got '$(head -c 200 <<<"$banner" | tr -d '\r')')"
     fi
 }
 
@@ -300,44 +321,44 @@ check_vnc() {
 check_libraries() {
     local name=$1 out
     if ! in_container "$name" sh -c 'command -v streamspace-check-libraries' >/dev/null 2>&1; then
-        skip "shared libraries: the image has no streamspace-check-libraries (not built on selkies-base)"
+        check_skip "shared libraries: the image has no streamspace-check-libraries (not built on selkies-base)"
         return
     fi
     if out=$(in_container "$name" streamspace-check-libraries 2>&1); then
-        pass "shared libraries: every program and library under /usr and /opt resolves its libraries"
+        check_pass "shared libraries: every program and library under /usr and /opt resolves its libraries"
     else
-        fail "shared libraries: $(tr '\n' ' ' <<<"$out" | head -c 600)"
+        check_fail "shared libraries: $(tr '\n' ' ' <<<"$out" | head -c 600)"
     fi
 }
 
 check_screen() {
     local name=$1 size
     size=$(in_container "$name" xdpyinfo 2>/dev/null | sed -n 's/^ *dimensions: *\([0-9]*x[0-9]*\) pixels.*/\1/p')
-    if [ "$size" = "${WIDTH}x${HEIGHT}" ]; then pass "screen size: $size as set by DISPLAY_WIDTH x DISPLAY_HEIGHT"; else fail "screen size: '${size}', expected ${WIDTH}x${HEIGHT}"; fi
+    if [ "$size" = "${WIDTH}x${HEIGHT}" ]; then check_pass "screen size: $size as set by DISPLAY_WIDTH x DISPLAY_HEIGHT"; else check_fail "screen size: '${size}', expected ${WIDTH}x${HEIGHT}"; fi
 }
 
 check_timezone() {
     local name=$1 tz abbreviation
     tz=$(in_container "$name" cat /proc/1/environ | tr '\0' '\n' | sed -n 's/^TZ=//p')
     abbreviation=$(in_container "$name" env TZ="$tz" date +%Z)
-    if [ "$tz" = "$ZONE" ] && [ "$abbreviation" = "$ZONE_ABBREVIATION" ]; then pass "TZ: the session runs in $tz ($abbreviation)"; else fail "TZ: the session has TZ='$tz' ($abbreviation), expected $ZONE ($ZONE_ABBREVIATION)"; fi
+    if [ "$tz" = "$ZONE" ] && [ "$abbreviation" = "$ZONE_ABBREVIATION" ]; then check_pass "TZ: the session runs in $tz ($abbreviation)"; else check_fail "TZ: the session has TZ='$tz' ($abbreviation), expected $ZONE ($ZONE_ABBREVIATION)"; fi
 }
 
 check_window() {
     local name=$1 class deadline=$((SECONDS + 60)) tree
     class=$(in_container "$name" printenv APP_WINDOW_CLASS || true)
     if [ -z "$class" ]; then
-        skip "app window: the image sets no APP_WINDOW_CLASS (a base image)"
+        check_skip "app window: the image sets no APP_WINDOW_CLASS (a base image)"
         return
     fi
     while true; do
         tree=$(in_container "$name" xwininfo -root -tree 2>/dev/null || true)
         if grep -Eiq "\(\"[^\"]*\" \"($class)\"\)" <<<"$tree"; then
-            pass "app window: a window of class /$class/ is on screen"
+            check_pass "app window: a window of class /$class/ is on screen"
             return
         fi
         if [ "$SECONDS" -ge "$deadline" ]; then
-            fail "app window: no window of class /$class/ after 60 s"
+            check_fail "app window: no window of class /$class/ after 60 s"
             return
         fi
         sleep 2
@@ -351,16 +372,16 @@ check_webrtc() {
     local name="$RUN_ID-webrtc" refused="$RUN_ID-webrtc-refused" work out status=0 setting
     local -a extra=()
     if [ "$STREAM" = no ] || [ -z "$PROBE_IMAGE" ]; then
-        skip "stream over WebRTC: needs --probe-image (the stream-probe image)"
+        check_skip "stream over WebRTC: needs --probe-image (the stream-probe image)"
         return
     fi
     start "$refused" -e SELKIES_MODE=webrtc
     sleep 3
     out=$("$ENGINE" logs "$refused" 2>&1 || true)
     if [ "$("$ENGINE" inspect --format '{{.State.Running}}' "$refused" 2>/dev/null)" != true ] && grep -q "SELKIES_MODE=webrtc needs your own TURN server" <<<"$out"; then
-        pass "WebRTC without TURN settings: refused at start, naming the settings"
+        check_pass "WebRTC without TURN settings: refused at start, naming the settings"
     else
-        fail "WebRTC without TURN settings: still running, or no message naming SELKIES_TURN_HOST (log: $(tail -n 2 <<<"$out" | tr '\n' ' '))"
+        check_fail "WebRTC without TURN settings: still running, or no message naming SELKIES_TURN_HOST (log: $(tail -n 2 <<<"$out" | tr '\n' ' '))"
     fi
     work=$(mktemp -d)
     CLEANUP_DIRS+=("$work")
@@ -370,12 +391,12 @@ check_webrtc() {
     chmod 0644 "$work/rtc.json" "$work/password"
     start "$name" -e SELKIES_MODE=webrtc -e SELKIES_RTC_CONFIG_JSON=/run/streamspace/rtc.json -v "$work/rtc.json:/run/streamspace/rtc.json:ro"
     if ! wait_healthy "$name"; then
-        fail "stream over WebRTC: the session never turned healthy"
+        check_fail "stream over WebRTC: the session never turned healthy"
         return
     fi
     for setting in "${PROBE_EXTRA[@]}"; do extra+=(-e "$setting"); done
     PROBE_RESULT=$("$ENGINE" run --rm --network "container:$name" --shm-size=1g -v "$work:/probe-files" "${extra[@]}" \
-        -e PROBE_URL=http://localhost:8080/ -e PROBE_USER="$AUTH_USER" -e PROBE_PASSWORD_FILE=/probe-files/password \
+        -e PROBE_URL="http://localhost:$PORT_SELKIES/" -e PROBE_USER="$AUTH_USER" -e PROBE_PASSWORD_FILE=/probe-files/password \
         -e PROBE_SECONDS=5 -e PROBE_EXPECT_WIDTH="$WIDTH" -e PROBE_EXPECT_HEIGHT="$HEIGHT" -e PROBE_TIMEOUT_SECONDS=60 \
         -e PROBE_SCREENSHOT=/probe-files/stream-webrtc.png "$PROBE_IMAGE" 2>"$work/probe.log") || status=$?
     if [ -n "$ARTIFACTS" ]; then
@@ -383,9 +404,9 @@ check_webrtc() {
         cp "$work/stream-webrtc.png" "$ARTIFACTS/stream-webrtc.png" 2>/dev/null || true
     fi
     if [ "$status" -eq 0 ] && [ "$(probe_field verdict)" = pass ] && [ "$(probe_field transport)" = webrtc ]; then
-        pass "stream over WebRTC (the probe image, exit $status): $(probe_field detail)"
+        check_pass "stream over WebRTC (the probe image, exit $status): $(probe_field detail)"
     else
-        fail "stream over WebRTC (the probe image, exit $status): $(probe_field reason): $(probe_field detail) ($(tail -n 3 "$work/probe.log" | tr '\n' ' '))"
+        check_fail "stream over WebRTC (the probe image, exit $status): $(probe_field reason): $(probe_field detail) ($(tail -n 3 "$work/probe.log" | tr '\n' ' '))"
     fi
     "$ENGINE" rm -f "$name" >/dev/null 2>&1 || true
 }
@@ -396,19 +417,19 @@ check_webrtc() {
 check_jpeg() {
     local name="$RUN_ID-jpeg" web
     if [ "$STREAM" = no ]; then
-        skip "stream with the JPEG encoder: --no-stream"
+        check_skip "stream with the JPEG encoder: --no-stream"
         return
     fi
     if ! command -v node >/dev/null || [ ! -x "$PROBE_CHROMIUM" ] || [ ! -f "$PROBE" ]; then
-        skip "stream with the JPEG encoder: needs node, Chromium at $PROBE_CHROMIUM and $PROBE"
+        check_skip "stream with the JPEG encoder: needs node, Chromium at $PROBE_CHROMIUM and $PROBE"
         return
     fi
-    start "$name" -e SELKIES_ENCODER=jpeg -p 127.0.0.1::8080
+    start "$name" -e SELKIES_ENCODER=jpeg -p "127.0.0.1::$PORT_SELKIES"
     if ! wait_healthy "$name"; then
-        fail "stream with the JPEG encoder: the session never turned healthy"
+        check_fail "stream with the JPEG encoder: the session never turned healthy"
         return
     fi
-    web=$(host_port "$name" 8080)
+    web=$(host_port "$name" "$PORT_SELKIES")
     # shellcheck disable=SC2016 # expanded by the container's shell
     "$ENGINE" exec -d -e RIGHT=$((WIDTH - 220)) "$name" sh -c '
         export DISPLAY=${DISPLAY:-:0}
@@ -428,47 +449,47 @@ check_jpeg() {
     # The rate follows the motion and the CPU left over on the host: this checks that pictures flow.
     probe jpeg "$web" "${PROBE_EXTRA[@]}" PROBE_MIN_FPS=1
     if [ "$(probe_field verdict)" = pass ] && [ "$(probe_field transport)" = websockets ] && [ -z "$(probe_field codec)" ]; then
-        pass "stream with the JPEG encoder: $(probe_field detail)"
+        check_pass "stream with the JPEG encoder: $(probe_field detail)"
     else
-        fail "stream with the JPEG encoder: $(probe_field reason): $(probe_field detail) (log: ${ARTIFACTS:-/tmp}/stream-jpeg.log)"
+        check_fail "stream with the JPEG encoder: $(probe_field reason): $(probe_field detail) (log: ${ARTIFACTS:-/tmp}/stream-jpeg.log)"
     fi
     "$ENGINE" rm -f "$name" >/dev/null 2>&1 || true
 }
 
 # The image started exactly as StreamSpace's agent starts a session: the Template's env and the five
 # variables the agent adds, no password, no security context, Docker's 64 MB /dev/shm; reached on
-# 3000, the port its Service targets.
+# the web port, the one its Service targets.
 check_streamspace_boot() {
     local name="$RUN_ID-streamspace" saved port kv logs
     local -a env=(-e USER=streamspace-user -e SESSION_ID=session-test -e PUID=1000 -e PGID=1000 -e TZ=UTC)
     if [ "$STREAM" = no ] || [ -z "$STREAMSPACE_ENV" ]; then
-        skip "started as StreamSpace starts it: needs --streamspace-env (scripts/catalog.ts template-env IMAGE)"
+        check_skip "started as StreamSpace starts it: needs --streamspace-env (scripts/catalog.ts template-env IMAGE)"
         return
     fi
     while IFS= read -r kv; do
         [ -n "$kv" ] && env+=(-e "$kv")
     done <"$STREAMSPACE_ENV"
     CONTAINERS+=("$name")
-    "$ENGINE" run -d --name "$name" --shm-size=64m "${env[@]}" -p 127.0.0.1::3000 "$IMAGE" >/dev/null
+    "$ENGINE" run -d --name "$name" --shm-size=64m "${env[@]}" -p "127.0.0.1::$PORT_WEB" "$IMAGE" >/dev/null
     if ! wait_healthy "$name"; then
-        fail "started as StreamSpace starts it: never healthy"
+        check_fail "started as StreamSpace starts it: never healthy"
         return
     fi
-    port=$(host_port "$name" 3000)
+    port=$(host_port "$name" "$PORT_WEB")
     saved=$PASSWORD
     PASSWORD=
     probe streamspace "$port" "${PROBE_EXTRA[@]}"
     PASSWORD=$saved
     if [ "$(probe_field verdict)" = pass ]; then
-        pass "started as StreamSpace starts it (Template env, 64 MB /dev/shm, no password), streams on 3000: $(probe_field detail)"
+        check_pass "started as StreamSpace starts it (Template env, 64 MB /dev/shm, no password), streams on $PORT_WEB: $(probe_field detail)"
     else
-        fail "started as StreamSpace starts it: $(probe_field reason): $(probe_field detail) (log: ${ARTIFACTS:-/tmp}/stream-streamspace.log)"
+        check_fail "started as StreamSpace starts it: $(probe_field reason): $(probe_field detail) (log: ${ARTIFACTS:-/tmp}/stream-streamspace.log)"
     fi
     logs=$("$ENGINE" logs "$name" 2>&1 || true)
     if grep -q '^\[app\] WARNING: /dev/shm is 64 MB' <<<"$logs"; then
-        pass "64 MB /dev/shm: the application was told (STREAMSPACE_SMALL_SHM=1)$(grep -m 1 -o 'small /dev/shm: .*' <<<"$logs" | sed 's/^/; it adapted: /')"
+        check_pass "64 MB /dev/shm: the application was told (STREAMSPACE_SMALL_SHM=1)$(grep -m 1 -o 'small /dev/shm: .*' <<<"$logs" | sed 's/^/; it adapted: /')"
     else
-        fail "64 MB /dev/shm: run-app did not warn about it, so the application was not told"
+        check_fail "64 MB /dev/shm: run-app did not warn about it, so the application was not told"
     fi
     "$ENGINE" rm -f "$name" >/dev/null 2>&1 || true
 }
@@ -479,7 +500,7 @@ check_stop() {
     "$ENGINE" stop -t 10 "$name" >/dev/null
     elapsed=$((($(date +%s%N) - started) / 1000000))
     code=$("$ENGINE" inspect --format '{{.State.ExitCode}}' "$name")
-    if [ "$elapsed" -lt 10000 ] && [ "$code" != 137 ]; then pass "stop: exited in ${elapsed} ms (exit code $code)"; else fail "stop: took ${elapsed} ms, exit code $code (137: it had to be killed)"; fi
+    if [ "$elapsed" -lt 10000 ] && [ "$code" != 137 ]; then check_pass "stop: exited in ${elapsed} ms (exit code $code)"; else check_fail "stop: took ${elapsed} ms, exit code $code (137: it had to be killed)"; fi
 }
 
 check_puid() {
@@ -488,7 +509,7 @@ check_puid() {
     if wait_healthy "$name"; then
         check_users "$name" 1001 "PUID/PGID 1001 (started as root)"
     else
-        fail "PUID/PGID 1001 (started as root): never healthy"
+        check_fail "PUID/PGID 1001 (started as root): never healthy"
     fi
 }
 
@@ -496,15 +517,17 @@ check_other_uid() {
     local name="$RUN_ID-uid1234" code
     start "$name" --user 1234:1234
     if wait_healthy "$name"; then
-        code=$(in_container "$name" curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:8080/health || true)
-        if [ "$code" = 200 ]; then check_users "$name" 1234 "--user 1234:1234"; else fail "--user 1234:1234: /health $code"; fi
+        code=$(in_container "$name" curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT_SELKIES/health" || true)
+        if [ "$code" = 200 ]; then check_users "$name" 1234 "--user 1234:1234"; else check_fail "--user 1234:1234: /health $code"; fi
     else
-        fail "--user 1234:1234: never healthy"
+        check_fail "--user 1234:1234: never healthy"
     fi
 }
 
 main() {
     parse_args "$@"
+    read_standard_ports
+    checks_begin
     echo "Testing $IMAGE with $ENGINE"
     # A base image shows an empty desktop: its stream is real but one colour.
     PROBE_EXTRA=(PROBE_MIN_COLOURS=4)
@@ -512,27 +535,27 @@ main() {
         PROBE_EXTRA=(PROBE_MIN_COLOURS=0)
     fi
     check_labels
-    local name="$RUN_ID-main" web web3000 vnc novnc
-    start "$name" -p 127.0.0.1::8080 -p 127.0.0.1::3000 -p 127.0.0.1::5900 -p 127.0.0.1::6080
+    local name="$RUN_ID-main" web streamspace_web vnc novnc
+    start "$name" -p "127.0.0.1::$PORT_SELKIES" -p "127.0.0.1::$PORT_WEB" -p "127.0.0.1::$PORT_VNC" -p "127.0.0.1::$PORT_NOVNC"
     if wait_healthy "$name"; then
-        pass "healthy: the HEALTHCHECK passes"
-        web=$(host_port "$name" 8080)
-        web3000=$(host_port "$name" 3000)
-        vnc=$(host_port "$name" 5900)
-        novnc=$(host_port "$name" 6080)
+        check_pass "healthy: the HEALTHCHECK passes"
+        web=$(host_port "$name" "$PORT_SELKIES")
+        streamspace_web=$(host_port "$name" "$PORT_WEB")
+        vnc=$(host_port "$name" "$PORT_VNC")
+        novnc=$(host_port "$name" "$PORT_NOVNC")
         check_users "$name" "" "user"
-        check_http "$web" 8080
-        check_http "$web3000" 3000
+        check_http "$web" "$PORT_SELKIES"
+        check_http "$streamspace_web" "$PORT_WEB"
         check_selkies "$name" "$web"
         check_vnc "$vnc" "$novnc"
         check_libraries "$name"
         check_screen "$name"
         check_timezone "$name"
         check_window "$name"
-        check_stream "$name" "$web" "$web3000"
+        check_stream "$name" "$web" "$streamspace_web"
         check_stop "$name"
     else
-        fail "healthy: not healthy within ${TIMEOUT}s"
+        check_fail "healthy: not healthy within ${TIMEOUT}s"
     fi
     check_puid
     check_other_uid
@@ -540,8 +563,8 @@ main() {
     check_jpeg
     check_streamspace_boot
     echo
-    echo "$passed passed, $failed failed, $skipped skipped"
-    [ "$failed" -eq 0 ]
+    checks_summary
+    checks_passed
 }
 
 main "$@"

@@ -11,7 +11,8 @@
 #      (containerd, kubelet, kube-proxy, CoreDNS): the session pod runs the chrome-selkies just
 #      built, the probe Job streams from it and gates the update;
 #   4. the streaming benchmark on its smallest setting (npm run bench:stream -- --tiny).
-# Each stage prints "N passed, N failed"; the last line of this script is the total.
+# Each stage's results go into one tally (scripts/lib/checks.sh); the last line of this script is
+# the total.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -23,43 +24,71 @@ DEB_PACKAGES=(chromium shellcheck coturn gpg
 
 # shellcheck source=scripts/lib/debian-packages.sh
 source scripts/lib/debian-packages.sh
+# shellcheck source=scripts/lib/checks.sh
+source scripts/lib/checks.sh
 
 log_dir=$(mktemp -d)
-trap 'rm -rf "$log_dir"' EXIT
-total_passed=0
-total_failed=0
-total_skipped=0
+trap 'rm -rf "$log_dir"; checks_cleanup' EXIT
+# The total: every stage's results in the shared tally of scripts/lib/checks.sh.
+checks_begin
 
-# Runs one stage, shows its output, and adds its "N passed, N failed[, N skipped]" line to the total.
-# A stage that fails without such a line counts as one failure.
-run_stage() {
+# Runs one stage's command and shows its output (kept in $log_dir/NAME.log); sets stage_status.
+run_logged() {
     local name=$1
     shift
-    local out="$log_dir/$name.log"
+    stage_status=0
+    "$@" 2>&1 | tee "$log_dir/$name.log" || stage_status=$?
+}
+
+# Settles a stage that ended: one failure more when it failed without a failed check to show for it
+# (or before reporting any), one pass for a stage that reports nothing and succeeded.
+settle_stage() {
+    local name=$1 reported=$2 failures=$3
+    if [ "$reported" = no ]; then
+        if [ "$stage_status" -ne 0 ]; then
+            echo "$name: failed with status $stage_status before reporting results"
+            checks_add 1 fail
+        else
+            checks_add 1 pass
+        fi
+    elif [ "$stage_status" -ne 0 ] && [ "$failures" -eq 0 ]; then
+        echo "$name: exited with status $stage_status"
+        checks_add 1 fail
+    fi
+}
+
+# A stage that is not one of our shell scripts (tsc, mocha, a benchmark): its last
+# "N passed, N failed[, N skipped]" line goes into the total.
+run_stage() {
+    local name=$1 summary passed=0 failed=0 skipped=0 reported=no
+    shift
     echo "=== $name: $*"
-    local status=0
-    "$@" 2>&1 | tee "$out" || status=$?
-    local summary
-    summary=$(grep -E '^([A-Za-z0-9_-]+: )?[0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1 || true)
+    # Only the checks stages write to the tally: a script a test starts is counted by its test.
+    run_logged "$name" env -u STREAMSPACE_CHECKS_TALLY "$@"
+    summary=$(grep -E '^([A-Za-z0-9_-]+: )?[0-9]+ passed, [0-9]+ failed' "$log_dir/$name.log" | tail -n 1 || true)
     if [ -n "$summary" ]; then
         summary=${summary#*: }
-        local passed failed skipped
         passed=$(sed -E 's/^([0-9]+) passed.*/\1/' <<<"$summary")
         failed=$(sed -E 's/^[0-9]+ passed, ([0-9]+) failed.*/\1/' <<<"$summary")
         skipped=$(grep -oE '[0-9]+ skipped' <<<"$summary" | grep -oE '[0-9]+' || echo 0)
-        total_passed=$((total_passed + passed))
-        total_failed=$((total_failed + failed))
-        total_skipped=$((total_skipped + skipped))
-        if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
-            echo "$name: exited with status $status"
-            total_failed=$((total_failed + 1))
-        fi
-    elif [ "$status" -ne 0 ]; then
-        echo "$name: failed with status $status before reporting results"
-        total_failed=$((total_failed + 1))
-    else
-        total_passed=$((total_passed + 1))
+        checks_add "$passed" pass
+        checks_add "$failed" fail
+        checks_add "$skipped" skip
+        reported=yes
     fi
+    settle_stage "$name" "$reported" "$failed"
+}
+
+# A stage whose checks use scripts/lib/checks.sh (the offline images): they are in the tally as they
+# run, its nested scripts' included, with no summary line to read back.
+run_checks_stage() {
+    local name=$1 first reported=no
+    shift
+    echo "=== $name: $*"
+    first=$(checks_next_line)
+    run_logged "$name" "$@"
+    if [ "$(checks_next_line)" -gt "$first" ]; then reported=yes; fi
+    settle_stage "$name" "$reported" "$(checks_count fail "$first")"
 }
 
 install_debian_packages "${DEB_PACKAGES[@]}"
@@ -75,7 +104,7 @@ run_stage apiserver npm run -s test:apiserver
 # proxy by scripts/lab/engine.sh, cached by version) on a real kube-apiserver.
 run_stage engine npm run -s test:engine
 # Builds and boots the images offline (buildah, podman); SKIP_IMAGE_TESTS=1 skips it, loudly.
-run_stage images bash scripts/offline-images.sh
+run_checks_stage images bash scripts/offline-images.sh
 if [ "${SKIP_IMAGE_TESTS:-}" != 1 ]; then
     # The dev stack on a real node (scripts/lab/node.sh), with the chrome-selkies and stream-probe
     # images just built: the session runs, the probe Job streams from it and gates the update.
@@ -85,9 +114,9 @@ if [ "${SKIP_IMAGE_TESTS:-}" != 1 ]; then
 fi
 
 echo
-if [ "$total_skipped" -gt 0 ]; then
-    echo "$total_passed passed, $total_failed failed, $total_skipped skipped"
+if [ "$(checks_count skip)" -gt 0 ]; then
+    checks_summary
 else
-    echo "$total_passed passed, $total_failed failed"
+    echo "$(checks_count pass) passed, $(checks_count fail) failed"
 fi
-[ "$total_failed" -eq 0 ]
+checks_passed

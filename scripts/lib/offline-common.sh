@@ -68,9 +68,11 @@ offline_cleanup() {
     fi
 }
 
-# Ctrl-C and kill end the run through the EXIT trap, so clean-up happens once, on every path.
+# Ctrl-C and kill end the run through the EXIT trap, so clean-up happens once, on every path; a
+# caller's own clean-up function, if named, runs after ours.
 install_offline_traps() {
-    trap offline_cleanup EXIT
+    # shellcheck disable=SC2064  # the caller's function is named now, run at exit
+    trap "offline_cleanup; ${1:-:}" EXIT
     trap 'warn "interrupted"; exit 130' INT
     trap 'warn "terminated"; exit 143' TERM
 }

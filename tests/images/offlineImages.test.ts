@@ -5,6 +5,7 @@ import * as os from "os";
 import * as path from "path";
 import { DockerfileParser } from "dockerfile-ast";
 import { dockerfileWithScripts } from "../../catalog/dockerfileStandards";
+import { STANDARD_PORTS } from "../../catalog/imageStandard";
 import { ROOT } from "../harness";
 
 // scripts/offline-images.sh against test doubles of buildah, podman, debootstrap, netpbm and the
@@ -12,6 +13,7 @@ import { ROOT } from "../harness";
 // images) in a state folder, and fails on request through FAKE_* variables.
 
 const SCRIPT = path.join(ROOT, "scripts", "offline-images.sh");
+const CHECKS_LIB = path.join(ROOT, "scripts", "lib", "checks.sh");
 
 const DOUBLES: Record<string, string> = {
     // node -r ts-node/register/transpile-only <root>/scripts/catalog.ts <command> [image] [--base-image ref],
@@ -72,7 +74,18 @@ echo "deb $4 $2 main" > "$dir/etc/apt/sources.list"; echo 'NAME="Debian"' > "$di
     ppmhist: "printf '0 0 0\\n1 1 1\\n2 2 2\\n3 3 3\\n'",
     pnmfile: "echo 'stdin: PPM raw, 1280 by 720  maxval 255'",
     id: "echo 0",
-    "test-image": `echo "PASS  non-root"; echo "SKIP stream: --no-stream"; echo "1 passed, 0 failed, 1 skipped"`,
+    // Records its checks in the shared tally as the real one does. FAKE_TEST_FAIL: one check fails;
+    // FAKE_TEST_EXIT: exits with that status after its checks; FAKE_TEST_NO_CHECKS: exits with that
+    // status before any check; FAKE_TEST_SUMMARY: the summary line it prints instead of its own.
+    "test-image": `
+source ${JSON.stringify(CHECKS_LIB)}
+checks_begin; CHECKS_PAD=" "
+[ -z "\${FAKE_TEST_NO_CHECKS:-}" ] || exit "$FAKE_TEST_NO_CHECKS"
+check_pass "non-root"; check_skip "stream: --no-stream"
+[ -z "\${FAKE_TEST_FAIL:-}" ] || check_fail "stream (8080): no frames"
+if [ -n "\${FAKE_TEST_SUMMARY:-}" ]; then echo "$FAKE_TEST_SUMMARY"; else checks_summary; fi
+checks_passed || exit 1
+exit "\${FAKE_TEST_EXIT:-0}"`,
 };
 
 const BASIC_UTILITIES = [
@@ -187,6 +200,34 @@ describe("scripts/offline-images.sh (with test doubles for buildah, podman and d
         assert.ok(r.calls.filter((c) => c.startsWith("podman run")).every((c) => /-e SELKIES_BASIC_AUTH_PASSWORD=\S+/.test(c)));
     });
 
+    it("counts test-image.sh's checks once, as it records them in the shared tally, whatever summary line it prints", () => {
+        fs.mkdirSync(path.join(dir, "tmp"));
+        const r = run(dir, [], { FAKE_TEST_SUMMARY: "50 passed, 0 failed, 0 skipped", TMPDIR: path.join(dir, "tmp") });
+        assert.equal(r.status, 0, r.out);
+        assert.equal(r.out.match(/^ {4}PASS {2}non-root$/gm)?.length, 2, r.out);
+        assert.equal(summary(r.out), "11 passed, 0 failed, 3 skipped");
+        assert.deepEqual(fs.readdirSync(path.join(dir, "tmp")).filter((f) => f.startsWith("streamspace-checks")), [], "the tally is removed at the end");
+    });
+
+    it("fails the run when a check of test-image.sh fails, counting that failure once", () => {
+        const r = run(dir, [], { FAKE_TEST_FAIL: "1" });
+        assert.notEqual(r.status, 0, r.out);
+        assert.match(r.out, /^ {4}FAIL {2}stream \(8080\): no frames$/m);
+        assert.doesNotMatch(r.out, /FAIL test-image/);
+        assert.equal(summary(r.out), "11 passed, 2 failed, 3 skipped");
+    });
+
+    it("fails an image whose test-image.sh exits non-zero with no failed check, or records no check at all", () => {
+        const crashed = run(dir, [], { FAKE_TEST_EXIT: "3" });
+        assert.notEqual(crashed.status, 0, crashed.out);
+        assert.match(crashed.out, /FAIL test-image selkies-base: exited with status 3/);
+        assert.equal(summary(crashed.out), "11 passed, 2 failed, 3 skipped");
+        const silent = run(dir, [], { FAKE_TEST_NO_CHECKS: "2" });
+        assert.notEqual(silent.status, 0, silent.out);
+        assert.match(silent.out, /FAIL test-image chrome-selkies: ended with status 2 without recording a check \(log: .*test-image-chrome-selkies\.log\)/);
+        assert.equal(summary(silent.out), "9 passed, 2 failed, 1 skipped");
+    });
+
     it("makes the Debian base once and reuses it while its inputs and checksum hold", () => {
         run(dir);
         const second = run(dir);
@@ -299,6 +340,114 @@ describe("scripts/offline-images.sh (with test doubles for buildah, podman and d
         const r = run(dir, ["--fast"]);
         assert.equal(r.status, 2);
         assert.match(r.out, /unknown argument '--fast'[^]*--help/);
+    });
+});
+
+describe("scripts/lib/checks.sh (the pass/fail tally the check scripts share)", () => {
+    // A check script that runs itself again as a child, as offline-images.sh runs test-image.sh.
+    const SCRIPT_TEXT = `set -euo pipefail
+source ${JSON.stringify(CHECKS_LIB)}
+checks_begin
+trap checks_cleanup EXIT
+if [ "\${1:-}" = child ]; then
+    CHECKS_PAD=" "
+    check_pass "child check"
+    [ -z "\${CHILD_FAILS:-}" ] || check_fail "child failure"
+    checks_summary
+    checks_passed
+    exit
+fi
+check_pass "outer check"
+check_skip "outer skip"
+bash "$0" child | sed 's/^/    /' || echo "child exited with status $?"
+checks_summary
+checks_passed
+`;
+    let dir: string;
+    const runScript = (env: Record<string, string> = {}) => {
+        const script = path.join(dir, "checks-demo.sh");
+        fs.writeFileSync(script, SCRIPT_TEXT);
+        const r = spawnSync("bash", [script], { env: { PATH: process.env.PATH!, TMPDIR: path.join(dir, "tmp"), ...env }, encoding: "utf8" });
+        return { status: r.status, out: r.stdout + r.stderr, left: fs.readdirSync(path.join(dir, "tmp")) };
+    };
+    beforeEach(() => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "checks-"));
+        fs.mkdirSync(path.join(dir, "tmp"));
+    });
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it("counts a nested script's checks once in the outer total, the child's summary its own", () => {
+        const r = runScript();
+        assert.equal(r.status, 0, r.out);
+        assert.equal(
+            r.out,
+            ["PASS outer check", "SKIP outer skip", "    PASS  child check", "    1 passed, 0 failed, 0 skipped", "2 passed, 0 failed, 1 skipped", ""].join("\n"),
+        );
+        assert.deepEqual(r.left, [], "the outermost script removes the tally it made");
+    });
+
+    it("fails the outer run when a check of the child fails", () => {
+        const r = runScript({ CHILD_FAILS: "1" });
+        assert.equal(r.status, 1, r.out);
+        assert.match(r.out, /^ {4}FAIL {2}child failure$/m);
+        assert.match(r.out, /^ {4}1 passed, 1 failed, 0 skipped$/m);
+        assert.match(r.out, /child exited with status 1\n2 passed, 1 failed, 1 skipped\n$/);
+        assert.deepEqual(r.left, []);
+    });
+});
+
+describe("scripts/test-image.sh (with a stand-in container engine whose containers never start)", () => {
+    let dir: string;
+    beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "test-image-"))));
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    const engine = (): string => {
+        const file = path.join(dir, "engine");
+        fs.writeFileSync(
+            file,
+            `#!/bin/bash\necho "engine $*" >> ${JSON.stringify(path.join(dir, "calls.log"))}\ncase $1 in image) echo '{}' ;; inspect) echo false ;; run) echo 0123456789ab ;; esac\nexit 0\n`,
+        );
+        fs.chmodSync(file, 0o755);
+        return file;
+    };
+
+    it("maps and names the ports of the image standard (catalog/imageStandard.ts)", () => {
+        const envFile = path.join(dir, "template.env");
+        fs.writeFileSync(envFile, "SELKIES_ENABLE_BASIC_AUTH=false\n");
+        fs.mkdirSync(path.join(dir, "tmp"));
+        const r = spawnSync("bash", [path.join(ROOT, "scripts", "test-image.sh"), "--streamspace-env", envFile, "streamspace/selkies-base:test"], {
+            env: { PATH: process.env.PATH!, CONTAINER_ENGINE: engine(), PROBE_CHROMIUM: "/bin/true", TMPDIR: path.join(dir, "tmp") },
+            encoding: "utf8",
+            cwd: dir,
+            timeout: 60000,
+        });
+        const out = r.stdout + r.stderr;
+        assert.equal(r.status, 1, out);
+        const runs = fs.readFileSync(path.join(dir, "calls.log"), "utf8").split("\n").filter((c) => c.startsWith("engine run -d"));
+        const port = (name: string): number => STANDARD_PORTS.find((p) => p.name === name)!.port;
+        const main = runs.find((c) => c.includes("-main "));
+        assert.ok(main?.includes(STANDARD_PORTS.map((p) => `-p 127.0.0.1::${p.port}`).join(" ")), runs.join("\n"));
+        assert.ok(runs.find((c) => c.includes("-jpeg "))?.includes(`-p 127.0.0.1::${port("selkies")} `), runs.join("\n"));
+        assert.ok(runs.find((c) => c.includes("-streamspace "))?.includes(`-p 127.0.0.1::${port("web")} `), runs.join("\n"));
+        assert.match(out, /^FAIL {2}healthy: not healthy within 180s$/m);
+        assert.equal(summary(out), "0 passed, 6 failed, 1 skipped");
+        assert.deepEqual(fs.readdirSync(path.join(dir, "tmp")).filter((f) => f.startsWith("streamspace-checks")), [], "the tally it made is removed");
+    });
+
+    it("stops with a clear error when it cannot read the standard ports", () => {
+        const bin = path.join(dir, "bin");
+        fs.mkdirSync(bin);
+        for (const tool of ["bash", "curl", "dirname", "sed", "tr", "rm", "cat"]) {
+            const real = ["/usr/bin", "/bin"].map((d) => path.join(d, tool)).find((f) => fs.existsSync(f));
+            if (real) fs.symlinkSync(real, path.join(bin, tool));
+        }
+        const r = spawnSync(path.join(bin, "bash"), [path.join(ROOT, "scripts", "test-image.sh"), "streamspace/selkies-base:test"], {
+            env: { PATH: bin, CONTAINER_ENGINE: engine() },
+            encoding: "utf8",
+        });
+        assert.equal(r.status, 2, r.stdout + r.stderr);
+        assert.match(r.stderr, /could not read the standard ports from .*catalog\/imageStandard\.ts: it needs node and the repository's dependencies \(npm ci\)/);
+        assert.equal(fs.existsSync(path.join(dir, "calls.log")), false, "no container was started");
     });
 });
 
