@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as path from "path";
-import { sourceInfo, sourceUrl } from "./catalog";
+import { sourceInfo, sourcePaths, sourceUrl } from "./catalog";
 import { loadInputs } from "./config/inputs";
 import { planImages } from "./config/plan";
 import { PROD_ENVIRONMENT } from "./config/github";
@@ -44,7 +44,7 @@ const images = SessionImage.buildAll(planned, {
     sourceUrl: url,
     release: config.images.release,
     prebuilt: config.images.prebuilt,
-    source: (image) => sourceInfo(image.folder),
+    source: (image) => sourceInfo(sourcePaths(image)),
 });
 
 // 3. The cluster: the kubeconfig and context from config, else the ambient ones; and the GPU nodes

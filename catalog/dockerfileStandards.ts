@@ -17,6 +17,7 @@ export const RULES = {
     "apt-cache-cleaned": "every RUN that installs with apt removes /var/lib/apt/lists/* in the same layer",
     "apt-through-placeholders":
         "once a base stands in for packages with its placeholder package, later installs use streamspace-apt-install, which installs the real package where a new one needs it",
+    "arg-not-shadowed": "no build argument shares its name with an ENV already set (by the stage or its base): the ENV would win and the argument be ignored",
 } as const;
 
 /** The base's installer: `streamspace-apt-install --placeholders` installs the placeholder package. */
@@ -209,10 +210,22 @@ function walkInstructions(instructions: Instruction[], finalFrom: From, facts: S
             placeholders = checkRun(i, [text, ...scripts].join("\n"), inFinal, placeholders, facts, report);
         } else if (keyword === "ADD") {
             checkAdd(i, report);
+        } else if (keyword === "ARG" && inFinal) {
+            checkArgNotShadowed(i, facts, report);
         }
         if (inFinal) recordFinalInstruction(i, keyword, text, facts, final);
     }
     return final;
+}
+
+/** arg-not-shadowed: an ENV of the same name, set before (here or by the base), hides the argument's value. */
+function checkArgNotShadowed(i: Instruction, facts: StageFacts, report: Report): void {
+    for (const arg of i.getArguments()) {
+        const name = arg.getValue().split("=")[0];
+        if (facts.env.has(name)) {
+            report(line(i), "arg-not-shadowed", `ARG ${name}: an ENV ${name} is already set${facts.env.get(name) === undefined ? "" : ` (to '${facts.env.get(name)}')`}, and ENV wins over ARG, so the build argument would be ignored; give the argument another name`);
+        }
+    }
 }
 
 /**
@@ -383,7 +396,7 @@ function checkStandardEnv(facts: StageFacts, opts: CheckOptions, finalLine: numb
 
 /**
  * Checks every catalog image's Dockerfile, bases first so a child is checked with what its base
- * provides. Variants with another Dockerfile (e.g. Dockerfile.kasmvnc) follow their own base's
+ * provides. Variants with another Dockerfile (e.g. app.kasmvnc.Dockerfile) follow their own base's
  * conventions and are left to their own tests.
  */
 export function checkCatalogDockerfiles(root: string = REPO_ROOT): Violation[] {

@@ -4,19 +4,25 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { LineCounter, parseDocument } from "yaml";
-import { ImageBase, ImageMetadata, ImagePlatform, ImagePort, METADATA_FILE, StreamingProtocol, metadataSchema } from "./metadata";
+import { ImageApp, ImageBase, ImageMetadata, ImageOffline, ImagePlatform, ImagePort, METADATA_FILE, StreamingProtocol, metadataSchema } from "./metadata";
 
 export * from "./metadata";
 
 /** The repository root: the folder holding Pulumi.yaml. */
 export const REPO_ROOT = path.resolve(__dirname, "..");
 
+/**
+ * The shared Dockerfiles of applications (`app:` in image.yaml) whose folder has none, by streaming
+ * protocol, relative to `images/`.
+ */
+export const APP_DOCKERFILES: Partial<Record<StreamingProtocol, string>> = { selkies: "app.Dockerfile", kasmvnc: "app.kasmvnc.Dockerfile" };
+
 /** One buildable image of the catalog: an image folder, or a variant declared in its metadata. */
 export interface CatalogImage {
     name: string;
     /** Folder relative to the repository root, e.g. `images/chrome-selkies`. */
     folder: string;
-    /** Dockerfile name inside the folder. */
+    /** The Dockerfile, relative to the folder: one of its own, or a shared one (`../app.Dockerfile`). */
     dockerfile: string;
     /** Metadata file relative to the repository root. */
     metadataFile: string;
@@ -36,7 +42,10 @@ export interface CatalogImage {
     icon?: string;
     tags: string[];
     resources?: { cpu: string; memory: string };
-    platformBuildArgs: ImageMetadata["platformBuildArgs"];
+    /** Set on applications: their settings for the shared Dockerfiles. */
+    app?: ImageApp;
+    /** How a build that reaches only Debian's archive, PyPI and npm differs. */
+    offline?: ImageOffline;
     /** Names of the variants of this image (on app images only). */
     variants: string[];
     /** A variant's position in its image's `variants` list (variants only). */
@@ -186,13 +195,21 @@ function imagesOfFolder(root: string, folder: string, problems: string[], lines:
     if (!/^[a-z0-9]+(?:-[a-z0-9]+)*$/.test(folder)) {
         problems.push(`images/${folder}: folder names are image names: lowercase letters, digits and single hyphens`);
     }
-    if (!fs.existsSync(path.join(root, "images", folder, "Dockerfile"))) {
-        problems.push(`images/${folder}/Dockerfile: missing`);
+    const own = (file: string) => fs.existsSync(path.join(root, "images", folder, file));
+    /** A Dockerfile of the folder, else the shared one of the protocol for an app, else none. */
+    const dockerfileFor = (protocol: StreamingProtocol): string | undefined => {
+        if (own("Dockerfile")) return "Dockerfile";
+        const shared = APP_DOCKERFILES[protocol];
+        return meta.app && shared ? `../${shared}` : undefined;
+    };
+    const dockerfile = dockerfileFor(meta.streamingProtocol);
+    if (!dockerfile) {
+        problems.push(`images/${folder}/Dockerfile: missing (an application on ${Object.values(APP_DOCKERFILES).map((f) => `images/${f}`).join(" or ")} declares \`app:\` in ${METADATA_FILE} instead)`);
     }
     const image: CatalogImage = {
         name: folder,
         folder: path.join("images", folder),
-        dockerfile: "Dockerfile",
+        dockerfile: dockerfile ?? "Dockerfile",
         metadataFile,
         title: meta.title,
         description: meta.description,
@@ -208,18 +225,23 @@ function imagesOfFolder(root: string, folder: string, problems: string[], lines:
         icon: meta.icon,
         tags: meta.tags,
         resources: meta.resources,
-        platformBuildArgs: meta.platformBuildArgs,
+        app: meta.app,
+        offline: meta.offline,
         variants: meta.variants.map((v) => `${folder}-${v.name}`),
     };
     images.push(image);
     for (const [i, v] of meta.variants.entries()) {
-        if (!fs.existsSync(path.join(root, "images", folder, v.dockerfile))) {
+        if (v.dockerfile !== undefined && !own(v.dockerfile)) {
             problems.push(`${at(["variants", i, "dockerfile"])}: variant '${v.name}': ${path.join("images", folder, v.dockerfile)} is missing`);
+        }
+        const variantDockerfile = v.dockerfile ?? dockerfileFor(v.streamingProtocol);
+        if (!variantDockerfile) {
+            problems.push(`${at(["variants", i])}: variant '${v.name}': no Dockerfile (name one with \`dockerfile:\`, or declare \`app:\` for ${Object.values(APP_DOCKERFILES).map((f) => `images/${f}`).join(" or ")})`);
         }
         images.push({
             ...image,
             name: `${folder}-${v.name}`,
-            dockerfile: v.dockerfile,
+            dockerfile: variantDockerfile ?? "Dockerfile",
             variantOf: folder,
             variantIndex: i,
             title: v.title ?? `${meta.title} (${v.name})`,
@@ -228,7 +250,8 @@ function imagesOfFolder(root: string, folder: string, problems: string[], lines:
             platforms: v.platforms ?? meta.platforms,
             ports: v.ports,
             streamingProtocol: v.streamingProtocol,
-            platformBuildArgs: {},
+            app: meta.app && { ...meta.app, platformInstall: {} },
+            offline: undefined,
             variants: [],
         });
     }
@@ -288,9 +311,9 @@ export interface SourceInfo {
  * Revision and date of the last commit touching a folder. Tied to the folder, not to HEAD, so a
  * commit elsewhere leaves the image's build inputs unchanged and the image is not rebuilt.
  */
-export function sourceInfo(folder: string, root: string = REPO_ROOT): SourceInfo {
+export function sourceInfo(folder: string | readonly string[], root: string = REPO_ROOT): SourceInfo {
     try {
-        const out = execFileSync("git", ["log", "-1", "--format=%H %cI", "--", folder], {
+        const out = execFileSync("git", ["log", "-1", "--format=%H %cI", "--", ...(typeof folder === "string" ? [folder] : folder)], {
             cwd: root,
             encoding: "utf8",
             stdio: ["ignore", "pipe", "ignore"],
@@ -301,6 +324,12 @@ export function sourceInfo(folder: string, root: string = REPO_ROOT): SourceInfo
         // Not a git checkout (an exported tarball): fall through to the stable placeholder.
     }
     return { revision: "unknown", created: "1970-01-01T00:00:00Z" };
+}
+
+/** What an image is built from, relative to the repository root: its folder, and a shared Dockerfile outside it. */
+export function sourcePaths(image: Pick<CatalogImage, "folder" | "dockerfile">): string[] {
+    const dockerfile = path.join(image.folder, image.dockerfile);
+    return dockerfile.startsWith(`${image.folder}${path.sep}`) ? [image.folder] : [image.folder, dockerfile];
 }
 
 /** The repository address from package.json: the source label of every image. */
@@ -316,6 +345,31 @@ export interface BuildArgsOptions {
     baseImage: string;
     source: SourceInfo;
     sourceUrl: string;
+    /** A build that reaches only Debian's archive, PyPI and npm: `offline.install` wins. */
+    offline?: boolean;
+}
+
+/**
+ * The settings an application's install.sh gets on a platform, as `KEY=VALUE` words in key order:
+ * image.yaml's `app.platformInstall`, and for an offline build its `offline.install` over them.
+ */
+export function installSettings(image: CatalogImage, platform: ImagePlatform, offline = false): string {
+    const settings: Record<string, string> = { ...(image.app?.platformInstall[platform] ?? {}) };
+    if (offline && image.offline && "install" in image.offline) Object.assign(settings, image.offline.install);
+    return Object.keys(settings)
+        .sort()
+        .map((k) => `${k}=${settings[k]}`)
+        .join(" ");
+}
+
+/** What the shared Dockerfiles of an application read: its window, its name and its install settings. */
+function appBuildArgs(image: CatalogImage, platform: ImagePlatform, offline: boolean): Record<string, string> {
+    if (!image.app) return {};
+    return {
+        ...(image.streamingProtocol === "selkies" ? { APP_WINDOW: image.app.windowClass } : {}),
+        APP_NAME: image.app.name,
+        APP_INSTALL_ENV: installSettings(image, platform, offline),
+    };
 }
 
 /**
@@ -336,7 +390,7 @@ export function buildArgs(image: CatalogImage, opts: BuildArgsOptions): Record<s
         OCI_DOCUMENTATION: `${opts.sourceUrl}/tree/main/${image.folder}`,
         OCI_VENDOR: "StreamSpace",
         OCI_LICENSES: image.license,
-        ...(image.platformBuildArgs[opts.platform] ?? {}),
+        ...appBuildArgs(image, opts.platform, opts.offline ?? false),
     };
 }
 

@@ -36,12 +36,49 @@ const base = z.union(
 
 const platform = z.enum(["linux/amd64", "linux/arm64"]);
 
-/** A second build of an app from another Dockerfile in the same folder, published as `<app>-<name>`. */
+/** Names of the environment variables an install script reads. */
+const settingName = z.string().regex(/^[A-Z][A-Z0-9_]*$/, "expected an environment variable name, e.g. BROWSER");
+/** One word each: they reach install.sh as `KEY=VALUE` words of one build argument. */
+const settingValue = z.string().regex(/^[A-Za-z0-9._:\/+-]+$/, "expected one word of letters, digits and . _ : / + -");
+const settings = z.record(settingName, settingValue);
+
+/**
+ * An application on a shared Dockerfile: its folder holds `install.sh`, `rootfs/` (with the
+ * launcher `usr/local/bin/streamspace-app`) and, for a LinuxServer flavour, `kasmvnc/`; the catalog
+ * builds it with `images/app.Dockerfile` (or `images/app.kasmvnc.Dockerfile`) and these settings.
+ */
+const app = z
+    .object({
+        /** The application's name as people know it: the LinuxServer flavour's web UI title. */
+        name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 .+-]*$/, "expected a plain name, e.g. Blender"),
+        /** The application's window: an extended regular expression over WM_CLASS, matched without case. */
+        windowClass: z.string().regex(/^[A-Za-z0-9|_.-]+$/, "expected WM_CLASS names separated by |, e.g. google-chrome|chromium"),
+        /** Settings install.sh reads, per target platform (e.g. Debian's Chromium on arm64). */
+        platformInstall: z.record(platform, settings).default({}),
+    })
+    .strict();
+
+/**
+ * What a build that reaches only Debian's archive, PyPI and npm does: other install settings and what
+ * they leave out, or nothing at all because the image needs the internet.
+ */
+const offline = z.union(
+    [
+        z.object({ install: settings, leavesOut: z.string().min(1) }).strict(),
+        z.object({ needsInternet: z.string().min(1) }).strict(),
+    ],
+    { errorMap: () => ({ message: "expected either `install: {KEY: value}` with `leavesOut: <what is left out>`, or `needsInternet: <why>`" }) },
+);
+
+/** A second build of an app, published as `<app>-<name>`. */
 const variant = z
     .object({
         name: imageName,
-        /** Defaults to the folder's Dockerfile (a variant may differ only in its base). */
-        dockerfile: z.string().regex(/^Dockerfile(\.[a-z0-9-]+)?$/, "expected Dockerfile or a file name like Dockerfile.kasmvnc").default("Dockerfile"),
+        /**
+         * A Dockerfile of the folder; without one, the folder's Dockerfile, else the shared
+         * Dockerfile of the variant's streaming protocol (an app's LinuxServer flavour).
+         */
+        dockerfile: z.string().regex(/^Dockerfile(\.[a-z0-9-]+)?$/, "expected Dockerfile or a file name like Dockerfile.kasmvnc").optional(),
         title: z.string().min(1).optional(),
         description: z.string().min(1).optional(),
         base,
@@ -71,8 +108,9 @@ export const metadataSchema = z
             .object({ cpu: z.string().min(1), memory: z.string().min(1) })
             .strict()
             .optional(),
-        /** Extra build arguments, per target platform (e.g. Chromium instead of Chrome on arm64). */
-        platformBuildArgs: z.record(platform, z.record(z.string().regex(/^[A-Z][A-Z0-9_]*$/), z.string())).default({}),
+        /** Set on applications built with the shared Dockerfiles. */
+        app: app.optional(),
+        offline: offline.optional(),
         variants: z.array(variant).default([]),
     })
     .strict();
@@ -81,4 +119,6 @@ export type ImageMetadata = z.infer<typeof metadataSchema>;
 export type ImagePort = z.infer<typeof port>;
 export type ImageBase = z.infer<typeof base>;
 export type ImagePlatform = z.infer<typeof platform>;
+export type ImageApp = z.infer<typeof app>;
+export type ImageOffline = z.infer<typeof offline>;
 export type StreamingProtocol = (typeof STREAMING_PROTOCOLS)[number];

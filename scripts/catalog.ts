@@ -3,15 +3,18 @@
  * passes. Run with: node -r ts-node/register/transpile-only scripts/catalog.ts <command> ...
  *
  *   order [--platform p]                         image names, bases before the images built on them
- *   build-args <image> [--platform p] [--base-image ref]
- *                                                KEY=VALUE lines: BASE_IMAGE, OCI_* and platform args
+ *   build-args <image> [--platform p] [--base-image ref] [--offline]
+ *                                                KEY=VALUE lines: BASE_IMAGE, OCI_* and an app's APP_*;
+ *                                                --offline: with image.yaml's offline install settings
  *   context <image>                              "<folder> <dockerfile>" relative to the repository root
  *   base <image>                                 the catalog base's name, or "external <reference>"
  *   template-env <image>                         KEY=VALUE lines: the env of the image's StreamSpace Template
+ *   offline                                      "<image><TAB>needs-internet|leaves-out<TAB><why or what>" lines:
+ *                                                how an offline build differs, from image.yaml's offline
  *
  * Exit status 2 on a usage error, 1 on a catalog error; messages go to stderr.
  */
-import { CatalogImage, ImagePlatform, loadCatalog, buildArgs, sourceInfo, sourceUrl } from "../catalog";
+import { CatalogImage, ImagePlatform, loadCatalog, buildArgs, sourceInfo, sourcePaths, sourceUrl } from "../catalog";
 import { hasTemplate, templateFor } from "../components/streamspaceTemplates";
 
 const PLATFORMS: readonly ImagePlatform[] = ["linux/amd64", "linux/arm64"];
@@ -22,12 +25,14 @@ interface Options {
     positional: string[];
     platform: ImagePlatform;
     baseImage?: string;
+    offline: boolean;
 }
 
 function parseOptions(argv: string[]): Options {
     const positional: string[] = [];
     let platform: ImagePlatform = "linux/amd64";
     let baseImage: string | undefined;
+    let offline = false;
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i];
         const [flag, inline] = arg.startsWith("--") ? arg.split(/=(.*)/s, 2) : [arg, undefined];
@@ -42,13 +47,15 @@ function parseOptions(argv: string[]): Options {
             platform = p as ImagePlatform;
         } else if (flag === "--base-image") {
             baseImage = value();
+        } else if (flag === "--offline" && inline === undefined) {
+            offline = true;
         } else if (flag.startsWith("--")) {
             throw new UsageError(`unknown option ${flag}`);
         } else {
             positional.push(arg);
         }
     }
-    return { positional, platform, baseImage };
+    return { positional, platform, baseImage, offline };
 }
 
 function baseReference(image: CatalogImage, given: string | undefined): string {
@@ -79,8 +86,9 @@ function run(argv: string[]): string[] {
             const args = buildArgs(image, {
                 platform: opts.platform,
                 baseImage: baseReference(image, opts.baseImage),
-                source: sourceInfo(image.folder),
+                source: sourceInfo(sourcePaths(image)),
                 sourceUrl: sourceUrl(),
+                offline: opts.offline,
             });
             return Object.entries(args).map(([k, v]) => `${k}=${v}`);
         }
@@ -97,8 +105,13 @@ function run(argv: string[]): string[] {
             if (!hasTemplate(image)) throw new UsageError(`${image.name} is a ${image.kind} image: it has no StreamSpace Template`);
             return templateFor(image, { baseImage: image.name, namespace: "streamspace", sourceUrl: sourceUrl() }).spec.env.map((e) => `${e.name}=${e.value}`);
         }
+        case "offline":
+            if (opts.positional.length !== 0) throw new UsageError("offline takes no image name");
+            return catalog.images.flatMap((i) =>
+                !i.offline ? [] : "needsInternet" in i.offline ? [`${i.name}\tneeds-internet\t${i.offline.needsInternet}`] : [`${i.name}\tleaves-out\t${i.offline.leavesOut}`],
+            );
         default:
-            throw new UsageError(`unknown command '${command ?? ""}'; commands: order, build-args, context, base, template-env`);
+            throw new UsageError(`unknown command '${command ?? ""}'; commands: order, build-args, context, base, template-env, offline`);
     }
 }
 

@@ -3,7 +3,7 @@
 # and checks it the way a user meets it:
 #   - a Debian base made with debootstrap (cached), imported and passed as BASE_IMAGE;
 #   - buildah builds in catalog order (bases first, children on their base's digest), with the
-#     build arguments of scripts/offline-images.conf that keep internet-only steps out;
+#     install settings of image.yaml's `offline:` that keep internet-only steps out;
 #   - podman boots each image, waits until its HEALTHCHECK passes, saves a screenshot of the X
 #     display to artifacts/offline-images/, stops it, and runs scripts/test-image.sh against it.
 # Ends with "N passed, N failed, N skipped" and exits non-zero when any build or check fails. This
@@ -47,7 +47,6 @@ Environment:
   SKIP_IMAGE_TESTS=1      skip everything (reported as skipped)
   OFFLINE_IMAGES_READY_TIMEOUT  seconds an image may take to become healthy (default 120)
   OFFLINE_IMAGES_MIN_FREE_GIB   free disk space required to start (default 8)
-  OFFLINE_IMAGES_CONF           offline build arguments (default scripts/offline-images.conf)
   OFFLINE_IMAGES_TEST_SCRIPT    the per-image checks (default scripts/test-image.sh)
   OFFLINE_IMAGES_EXTRA_CA       CA bundle passed to the builds as the secret "extra-ca", for pip and
                                 npm behind a TLS-intercepting proxy (default: the host's bundle,
@@ -65,7 +64,6 @@ REPORT=""
 ARTIFACTS="$ROOT/artifacts/offline-images"
 READY_TIMEOUT=${OFFLINE_IMAGES_READY_TIMEOUT:-120}
 MIN_FREE_GIB=${OFFLINE_IMAGES_MIN_FREE_GIB:-8}
-CONF=${OFFLINE_IMAGES_CONF:-$ROOT/scripts/offline-images.conf}
 TEST_IMAGE_SCRIPT=${OFFLINE_IMAGES_TEST_SCRIPT:-$ROOT/scripts/test-image.sh}
 EXTRA_CA=${OFFLINE_IMAGES_EXTRA_CA:-/etc/ssl/certs/ca-certificates.crt}
 # The catalog's stream probe, which test-image.sh runs against a WebRTC session.
@@ -121,37 +119,20 @@ catalog_kinds() {
         for (const i of loadCatalog().images) console.log(`${i.name} ${i.kind}`);' "$ROOT"
 }
 
-# scripts/offline-images.conf: per image, the offline build arguments and what they leave out.
-declare -A OFFLINE_ARGS=() OFFLINE_NOTE=() NEEDS_INTERNET=()
-read_offline_conf() {
-    local line image word args note lineno=0
-    local -a words
-    [ -f "$CONF" ] || return 0
-    while IFS= read -r line || [ -n "$line" ]; do
-        lineno=$((lineno + 1))
-        line=${line%%#*}
-        read -r -a words <<<"$line"
-        [ "${#words[@]}" -gt 0 ] || continue
-        image=${words[0]}
-        if [ "${words[1]:-}" = needs-internet ]; then
-            NEEDS_INTERNET[$image]="${words[*]:2}"
-            [ -n "${NEEDS_INTERNET[$image]}" ] || die "$CONF:$lineno: say why '$image' needs the internet"
-            continue
-        fi
-        args=""
-        note=""
-        for word in "${words[@]:1}"; do
-            if [ -z "$note" ] && [[ $word =~ ^[A-Z_][A-Z0-9_]*=.*$ ]]; then
-                args+="$word "
-            else
-                note+="$word "
-            fi
-        done
-        [ -n "$args" ] || die "$CONF:$lineno: '$image' has no KEY=VALUE build argument and is not marked needs-internet"
-        [ -n "$note" ] || die "$CONF:$lineno: say what the build arguments of '$image' leave out"
-        OFFLINE_ARGS[$image]=${args% }
-        OFFLINE_NOTE[$image]=${note% }
-    done <"$CONF"
+# image.yaml's `offline:` of every image (scripts/catalog.ts offline): what the offline build of an
+# image leaves out, or why it needs the internet.
+declare -A LEAVES_OUT=() NEEDS_INTERNET=()
+read_offline_facts() {
+    local facts image kind what
+    facts=$(catalog offline) || die "could not read the offline build facts from the catalog (see the message above)"
+    while IFS=$'\t' read -r image kind what; do
+        case $kind in
+            needs-internet) NEEDS_INTERNET[$image]=$what ;;
+            leaves-out) LEAVES_OUT[$image]=$what ;;
+            "") ;;
+            *) die "scripts/catalog.ts offline: unexpected line for $image: $kind" ;;
+        esac
+    done <<<"$facts"
 }
 
 # The images to build, bases first: the whole catalog, or the --only images and their bases.
@@ -186,8 +167,8 @@ print_left_out() {
     for image in "${PLAN[@]}"; do
         if [ -n "${NEEDS_INTERNET[$image]:-}" ]; then
             say "  - $image: not built: ${NEEDS_INTERNET[$image]}"
-        elif [ -n "${OFFLINE_ARGS[$image]:-}" ]; then
-            say "  - $image (${OFFLINE_ARGS[$image]}): ${OFFLINE_NOTE[$image]}"
+        elif [ -n "${LEAVES_OUT[$image]:-}" ]; then
+            say "  - $image: ${LEAVES_OUT[$image]}"
         fi
     done
 }
@@ -240,7 +221,7 @@ main() {
     take_run_lock
     configure_containers "$STORAGE"
     mkdir -p "$ARTIFACTS/logs"
-    read_offline_conf
+    read_offline_facts
     plan=$(plan_images) || exit 1
     mapfile -t PLAN <<<"$plan"
     [ -n "$plan" ] || die "the catalog has no image to build"

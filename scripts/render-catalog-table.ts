@@ -8,7 +8,7 @@ export const CATALOG_START = "<!-- catalog:start -->";
 export const CATALOG_END = "<!-- catalog:end -->";
 
 const PROTOCOL_NAMES: Record<CatalogImage["streamingProtocol"], string> = {
-    selkies: "Selkies WebRTC",
+    selkies: "Selkies",
     kasmvnc: "KasmVNC",
     vnc: "VNC",
     none: "no streaming",
@@ -25,7 +25,7 @@ function ports(image: CatalogImage): string {
 
 function flavour(catalog: Catalog, name: string): string {
     const v = catalog.get(name);
-    return `[\`${v.name}\`](${v.folder}/${v.dockerfile}) (${PROTOCOL_NAMES[v.streamingProtocol]}, ${ports(v)}; ${v.platforms.map((p) => p.replace("linux/", "")).join(", ")})`;
+    return `[\`${v.name}\`](${path.posix.join(v.folder, v.dockerfile)}) (${PROTOCOL_NAMES[v.streamingProtocol]}, ${ports(v)}; ${v.platforms.map((p) => p.replace("linux/", "")).join(", ")})`;
 }
 
 /** The catalog table: one row per image folder, its flavours (variants) in the last column. */

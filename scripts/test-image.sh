@@ -318,6 +318,22 @@ check_vnc() {
 }
 
 # Every program in the image finds all its shared libraries (images on selkies-base carry the check).
+# /etc/streamspace/build.env records what the build chose (SELKIES_VERSION, BROWSER, ...): KEY=VALUE
+# lines a script can read, and nothing else (no tool's output).
+check_build_env() {
+    local name=$1 content bad
+    if ! content=$(in_container "$name" cat /etc/streamspace/build.env 2>/dev/null); then
+        check_skip "build record: the image has no /etc/streamspace/build.env (not built on selkies-base)"
+        return
+    fi
+    bad=$(grep -cvE '^[A-Z][A-Z0-9_]*=[^[:space:]]*$' <<<"$content" || true)
+    if [ "$bad" -eq 0 ] && grep -q '^SELKIES_VERSION=' <<<"$content"; then
+        check_pass "build record: /etc/streamspace/build.env holds KEY=VALUE lines only ($(tr '\n' ' ' <<<"$content" | sed 's/ $//'))"
+    else
+        check_fail "build record: /etc/streamspace/build.env has $bad line(s) that are not KEY=VALUE, or no SELKIES_VERSION: $(head -c 300 <<<"$content" | tr '\n' ' ')"
+    fi
+}
+
 check_libraries() {
     local name=$1 out
     if ! in_container "$name" sh -c 'command -v streamspace-check-libraries' >/dev/null 2>&1; then
@@ -549,6 +565,7 @@ main() {
         check_selkies "$name" "$web"
         check_vnc "$vnc" "$novnc"
         check_libraries "$name"
+        check_build_env "$name"
         check_screen "$name"
         check_timezone "$name"
         check_window "$name"

@@ -1,8 +1,8 @@
 // Which catalog images a pull request touches, and how CI builds them without pushing.
 //
 //   changed-images.ts list <base-commit>    JSON list of the images to build: those whose folder
-//                                           changed since <base-commit>, and every image built on
-//                                           one of them, bases first
+//                                           or shared Dockerfile changed since <base-commit>, and
+//                                           every image built on one of them, bases first
 //   changed-images.ts build-bases <image>   builds the catalog bases of <image> into the local
 //                                           Docker image store, bases first (--dry-run prints)
 //   changed-images.ts build-args <image>    the build arguments of <image>, one KEY=VALUE a line
@@ -11,7 +11,7 @@
 // pull request builds each image exactly as `pulumi up` would, for the runner's platform.
 import { execFileSync } from "child_process";
 import * as path from "path";
-import { Catalog, CatalogImage, ImagePlatform, REPO_ROOT, buildArgs, loadCatalog, sourceInfo, sourceUrl } from "../../catalog";
+import { Catalog, CatalogImage, ImagePlatform, REPO_ROOT, buildArgs, loadCatalog, sourceInfo, sourcePaths, sourceUrl } from "../../catalog";
 
 /** Pull-request runners build for their own platform only. */
 export const CI_PLATFORM: ImagePlatform = "linux/amd64";
@@ -28,10 +28,11 @@ export interface Affected {
     skipped: { name: string; reason: string }[];
 }
 
-/** The images whose folder holds a changed file, and every image built on one of them. */
+/** The images whose folder or shared Dockerfile holds a changed file, and every image built on one of them. */
 export function affectedImages(catalog: Catalog, changedFiles: readonly string[], platform: ImagePlatform = CI_PLATFORM): Affected {
-    const inFolder = (file: string, folder: string) => file.split(path.sep).join("/").startsWith(`${folder.split(path.sep).join("/")}/`);
-    const changed = new Set(catalog.images.filter((i) => changedFiles.some((f) => inFolder(f, i.folder))).map((i) => i.name));
+    const slash = (p: string) => p.split(path.sep).join("/");
+    const under = (file: string, source: string) => slash(file) === slash(source) || slash(file).startsWith(`${slash(source)}/`);
+    const changed = new Set(catalog.images.filter((i) => changedFiles.some((f) => sourcePaths(i).some((s) => under(f, s)))).map((i) => i.name));
     const affected = catalog.images.filter((i) => catalog.chain(i.name).some((link) => changed.has(link.name)));
     const result: Affected = { build: [], skipped: [] };
     for (const image of affected) {
@@ -44,7 +45,7 @@ export function affectedImages(catalog: Catalog, changedFiles: readonly string[]
 /** The build arguments of an image in CI: the catalog's, with a catalog base taken from the local store. */
 export function ciBuildArgs(image: CatalogImage, root: string = REPO_ROOT): Record<string, string> {
     const baseImage = "external" in image.base ? image.base.external : localTag(image.base.image);
-    return buildArgs(image, { platform: CI_PLATFORM, baseImage, source: sourceInfo(image.folder, root), sourceUrl: sourceUrl(root) });
+    return buildArgs(image, { platform: CI_PLATFORM, baseImage, source: sourceInfo(sourcePaths(image), root), sourceUrl: sourceUrl(root) });
 }
 
 /** The `docker build` arguments that build one image into the local store. */

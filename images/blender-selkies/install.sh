@@ -1,6 +1,7 @@
 #!/bin/bash
-# Installs Blender for blender-selkies. Both Dockerfiles of this folder run it as root while they
-# build (Dockerfile on selkies-base, Dockerfile.kasmvnc on LinuxServer's KasmVNC base), with:
+# Installs Blender for blender-selkies. The shared Dockerfiles run it as root while they build
+# (images/app.Dockerfile on selkies-base, images/app.kasmvnc.Dockerfile on LinuxServer's KasmVNC
+# base), with image.yaml's app.platformInstall settings in the environment and:
 #   APT_INSTALL  the base's apt installer (selkies-base: streamspace-apt-install)
 # Debian's Blender (amd64 and arm64). OpenGL comes from Mesa (llvmpipe) on the virtual screen; on a
 # GPU node the NVIDIA container toolkit mounts the driver's libraries (compute, graphics), which

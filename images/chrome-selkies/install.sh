@@ -1,6 +1,7 @@
 #!/bin/bash
-# Installs the browser of chrome-selkies. Both Dockerfiles of this folder run it as root while they
-# build (Dockerfile on selkies-base, Dockerfile.kasmvnc on LinuxServer's KasmVNC base), with:
+# Installs the browser of chrome-selkies. The shared Dockerfiles run it as root while they build
+# (images/app.Dockerfile on selkies-base, images/app.kasmvnc.Dockerfile on LinuxServer's KasmVNC
+# base), with image.yaml's app.platformInstall settings in the environment and:
 #   APT_INSTALL  the base's apt installer (selkies-base: streamspace-apt-install)
 #   BROWSER      chrome: Google Chrome stable from Google's apt repository (amd64 only), trusting
 #                only the signing key with the published fingerprint; chromium: Debian's Chromium
@@ -22,7 +23,7 @@ google_source() {
 case "${BROWSER:-chrome}" in
     chrome)
         [ "$(dpkg --print-architecture)" = amd64 ] \
-            || { echo "Google Chrome is built for amd64 only; build with --build-arg BROWSER=chromium" >&2; exit 1; }
+            || { echo "Google Chrome is built for amd64 only; set BROWSER=chromium (image.yaml app.platformInstall, or --build-arg APP_INSTALL_ENV=BROWSER=chromium)" >&2; exit 1; }
         apt-get update
         "${apt_install[@]}" gpg
         streamspace-import-signing-key "$GOOGLE_KEY_URL" "$GOOGLE_KEY_FINGERPRINT" "$GOOGLE_KEYRING"

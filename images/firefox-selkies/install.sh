@@ -1,6 +1,7 @@
 #!/bin/bash
-# Installs Firefox for firefox-selkies. Both Dockerfiles of this folder run it as root while they
-# build (Dockerfile on selkies-base, Dockerfile.kasmvnc on LinuxServer's KasmVNC base), with:
+# Installs Firefox for firefox-selkies. The shared Dockerfiles run it as root while they build
+# (images/app.Dockerfile on selkies-base, images/app.kasmvnc.Dockerfile on LinuxServer's KasmVNC
+# base), with image.yaml's app.platformInstall settings in the environment and:
 #   APT_INSTALL     the base's apt installer (selkies-base: streamspace-apt-install)
 #   FIREFOX_SOURCE  debian: Firefox ESR from Debian's archive (amd64 and arm64, builds offline), with
 #                   the system's NSS, which its ClearKey media plugin links and Debian does not make

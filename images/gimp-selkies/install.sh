@@ -1,6 +1,7 @@
 #!/bin/bash
-# Installs GIMP for gimp-selkies. Both Dockerfiles of this folder run it as root while they build
-# (Dockerfile on selkies-base, Dockerfile.kasmvnc on LinuxServer's KasmVNC base), with:
+# Installs GIMP for gimp-selkies. The shared Dockerfiles run it as root while they build
+# (images/app.Dockerfile on selkies-base, images/app.kasmvnc.Dockerfile on LinuxServer's KasmVNC
+# base), with image.yaml's app.platformInstall settings in the environment and:
 #   APT_INSTALL  the base's apt installer (selkies-base: streamspace-apt-install)
 # Debian's GIMP, and two packages GTK 2 only recommends: librsvg2-common, the SVG loader for GIMP's
 # icon themes (without it nearly every icon is a red cross), and gtk2-engines-pixbuf, the "pixmap"

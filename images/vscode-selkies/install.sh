@@ -1,6 +1,7 @@
 #!/bin/bash
-# Installs VS Code for vscode-selkies. Both Dockerfiles of this folder run it as root while they
-# build (Dockerfile on selkies-base, Dockerfile.kasmvnc on LinuxServer's KasmVNC base), with:
+# Installs VS Code for vscode-selkies. The shared Dockerfiles run it as root while they build
+# (images/app.Dockerfile on selkies-base, images/app.kasmvnc.Dockerfile on LinuxServer's KasmVNC
+# base), with image.yaml's app.platformInstall settings in the environment and:
 #   APT_INSTALL  the base's apt installer (selkies-base: streamspace-apt-install)
 # VS Code comes from Microsoft's apt repository (amd64 and arm64), trusting only the signing key
 # with the fingerprint Microsoft publishes: it cannot be built from Debian's archive alone.

@@ -2,9 +2,9 @@
 # shellcheck disable=SC2034  # BUILT_REF and IS_APP are read by scripts/offline-images.sh and its other libraries
 # The builds of scripts/offline-images.sh: each image's BASE_IMAGE (the debootstrapped Debian of
 # scripts/lib/offline-common.sh for an external Debian base, the digest just built for a catalog
-# base), the buildah build with the catalog's and scripts/offline-images.conf's build arguments, the
-# explanation of a failed build, and the largest layers for the report. Uses ROOT, ARTIFACTS,
-# STORAGE, EXTRA_CA, OFFLINE_ARGS, NEEDS_INTERNET, catalog and report of scripts/offline-images.sh
+# base), the buildah build with the catalog's build arguments for an offline build (image.yaml's
+# `offline:` install settings), the explanation of a failed build, and the largest layers for the
+# report. Uses ROOT, ARTIFACTS, STORAGE, EXTRA_CA, NEEDS_INTERNET, catalog and report of scripts/offline-images.sh
 # and the check_* of scripts/lib/checks.sh. Sourced, never run.
 
 # What the builds made: the imported Debian base of each suite, the digest reference of each image
@@ -59,12 +59,12 @@ explain_build_failure() {
         say "    The disk under $STORAGE is full: free space or set STREAMSPACE_CACHE_DIR to a larger disk."
     elif grep -qiE 'could not resolve|temporary failure resolving|failed to fetch' "$log"; then
         say "    A step reached for the network. Offline builds reach only Debian's mirrors: put internet-only"
-        say "    steps behind a build argument and list it for $name in scripts/offline-images.conf."
+        say "    steps behind an install setting and give $name its offline: in image.yaml (images/README.md)."
     fi
 }
 
 build_image() {
-    local name=$1 folder dockerfile started seconds log ref size kv line
+    local name=$1 folder dockerfile started seconds log ref size kv line settings=""
     local -a args=()
     if [ -n "${NEEDS_INTERNET[$name]:-}" ]; then
         check_skip "build $name: needs the internet: ${NEEDS_INTERNET[$name]}"
@@ -77,20 +77,18 @@ build_image() {
     fi
     line=$(catalog context "$name") || die "could not read the build context of $name from the catalog"
     read -r folder dockerfile <<<"$line"
-    line=$(catalog build-args "$name" --base-image "$IMAGE_BASE_REF") || die "could not read the build arguments of $name from the catalog"
+    line=$(catalog build-args "$name" --base-image "$IMAGE_BASE_REF" --offline) || die "could not read the build arguments of $name from the catalog"
     while IFS= read -r kv; do
         args+=(--build-arg "$kv")
+        if [[ $kv == APP_INSTALL_ENV=?* ]]; then settings=" (${kv#APP_INSTALL_ENV=})"; fi
     done <<<"$line"
-    for kv in ${OFFLINE_ARGS[$name]:-}; do
-        args+=(--build-arg "$kv")
-    done
     # Builds reach PyPI and npm through the host's proxy: its CA goes in as a build secret, which
     # no layer keeps.
     if [ "$EXTRA_CA" != none ] && [ -s "$EXTRA_CA" ]; then
         args+=(--secret "id=extra-ca,src=$EXTRA_CA")
     fi
     log="$ARTIFACTS/logs/build-$name.log"
-    say "build $name: $folder/$dockerfile on $IMAGE_BASE_REF ${OFFLINE_ARGS[$name]:-}"
+    say "build $name: $folder/$dockerfile on $IMAGE_BASE_REF$settings"
     started=$(now)
     if ! buildah build --isolation chroot --format docker --layers --pull=never \
         -f "$ROOT/$folder/$dockerfile" "${args[@]}" \

@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { CatalogError, loadCatalog } from "../../catalog";
+import { CatalogError, buildArgs, installSettings, loadCatalog } from "../../catalog";
 import { BASE_YAML, DIGEST, DOCKERFILE, KASMVNC_VARIANT, appYaml, fixtureCatalog, validCatalog } from "./fixtures";
 
 /** The problems loadCatalog reports for a catalog root; fails when it reports none. */
@@ -122,5 +122,64 @@ describe("catalog metadata", () => {
         const problems = problemsOf(root).join("\n");
         assert.match(problems, /images\/one\/image\.yaml.*streamingProtocol/);
         assert.match(problems, /images\/two\/image\.yaml.*unknown catalog image 'gone'/);
+    });
+});
+
+describe("catalog metadata: applications on the shared Dockerfiles", () => {
+    const APP = `app:
+  name: App
+  windowClass: "app|app-bin"
+  platformInstall:
+    linux/arm64: { FLAVOUR: small }
+`;
+    const FLAVOUR = KASMVNC_VARIANT.replace("    dockerfile: Dockerfile.kasmvnc\n", "");
+    /** A base and an app folder with image.yaml and install.sh only. */
+    const appOnly = (yaml: string) =>
+        fixtureCatalog({ base: { "image.yaml": BASE_YAML, Dockerfile: DOCKERFILE }, app: { "image.yaml": yaml, "install.sh": "true\n" } });
+    const source = { revision: "r", created: "1970-01-01T00:00:00Z" };
+
+    it("an app folder without Dockerfiles builds with images/app.Dockerfile, its LinuxServer flavour with images/app.kasmvnc.Dockerfile", () => {
+        const catalog = loadCatalog(appOnly(appYaml(APP + FLAVOUR).replace("platforms: [linux/amd64]", "platforms: [linux/amd64, linux/arm64]")));
+        assert.equal(catalog.get("app").dockerfile, "../app.Dockerfile");
+        assert.equal(catalog.get("app-kasmvnc").dockerfile, "../app.kasmvnc.Dockerfile");
+        assert.equal(catalog.get("base").dockerfile, "Dockerfile");
+    });
+
+    it("passes the window, the name and the install settings of the platform as build arguments; the flavour gets no window", () => {
+        const root = appOnly(appYaml(APP + FLAVOUR).replace("platforms: [linux/amd64]", "platforms: [linux/amd64, linux/arm64]"));
+        const catalog = loadCatalog(root);
+        const app = (platform: "linux/amd64" | "linux/arm64", name = "app") =>
+            Object.fromEntries(Object.entries(buildArgs(catalog.get(name), { platform, baseImage: "b", source, sourceUrl: "u" })).filter(([k]) => k.startsWith("APP_")));
+        assert.deepStrictEqual(app("linux/amd64"), { APP_WINDOW: "app|app-bin", APP_NAME: "App", APP_INSTALL_ENV: "" });
+        assert.deepStrictEqual(app("linux/arm64"), { APP_WINDOW: "app|app-bin", APP_NAME: "App", APP_INSTALL_ENV: "FLAVOUR=small" });
+        assert.deepStrictEqual(app("linux/amd64", "app-kasmvnc"), { APP_NAME: "App", APP_INSTALL_ENV: "" });
+    });
+
+    it("an offline build takes image.yaml's offline install settings over the platform's, in key order", () => {
+        const yaml = appYaml(`${APP.replace("{ FLAVOUR: small }", "{ FLAVOUR: small, ARCH: arm }")}offline:\n  install: { FLAVOUR: debian }\n  leavesOut: the vendor's build\n`).replace(
+            "platforms: [linux/amd64]",
+            "platforms: [linux/amd64, linux/arm64]",
+        );
+        const app = loadCatalog(appOnly(yaml)).get("app");
+        assert.equal(installSettings(app, "linux/arm64"), "ARCH=arm FLAVOUR=small");
+        assert.equal(installSettings(app, "linux/arm64", true), "ARCH=arm FLAVOUR=debian");
+        assert.equal(installSettings(app, "linux/amd64", true), "FLAVOUR=debian");
+        assert.deepStrictEqual(app.offline, { install: { FLAVOUR: "debian" }, leavesOut: "the vendor's build" });
+    });
+
+    it("a folder with neither a Dockerfile nor `app:` names both ways out", () => {
+        const problems = problemsOf(appOnly(appYaml()));
+        assert.deepStrictEqual(problems, ["images/app/Dockerfile: missing (an application on images/app.Dockerfile or images/app.kasmvnc.Dockerfile declares `app:` in image.yaml instead)"]);
+    });
+
+    it("refuses an install setting that is not one word, a window class with spaces, and offline facts that mix both kinds", () => {
+        const problems = problemsOf(
+            appOnly(
+                appYaml(`app:\n  name: App\n  windowClass: "app window"\n  platformInstall:\n    linux/amd64: { FLAVOUR: "two words" }\noffline:\n  needsInternet: why\n  leavesOut: what\n`),
+            ),
+        ).join("\n");
+        assert.match(problems, /app\.windowClass.*expected WM_CLASS names separated by \|/);
+        assert.match(problems, /app\.platformInstall\.linux\/amd64\.FLAVOUR.*expected one word/);
+        assert.match(problems, /field 'offline': unknown field 'leavesOut'/);
     });
 });

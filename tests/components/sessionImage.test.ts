@@ -3,7 +3,7 @@ import * as os from "os";
 import * as path from "path";
 import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
-import { loadCatalog, sourceInfo, sourceUrl, treeHash } from "../../catalog";
+import { loadCatalog, sourceInfo, sourcePaths, sourceUrl, treeHash } from "../../catalog";
 import {
     ImageInputsArgs,
     baseImageOf,
@@ -136,10 +136,14 @@ describe("SessionImage", () => {
 
         it("labels come from the metadata file and the folder's last commit, not the clock", () => {
             const meta = loadCatalog().get("chrome-selkies");
-            const source = sourceInfo(meta.folder);
+            const source = sourceInfo(sourcePaths(meta));
             const url = sourceUrl();
             const args = imageBuildArgs(meta, { platform: "linux/amd64", baseImage: BASE_DIGEST, source, sourceUrl: url });
+            assert.deepEqual(sourcePaths(meta), ["images/chrome-selkies", "images/app.Dockerfile"], "the revision covers the shared Dockerfile");
             assert.deepEqual(args, {
+                APP_WINDOW: "google-chrome|chromium",
+                APP_NAME: "Chrome",
+                APP_INSTALL_ENV: "",
                 BASE_IMAGE: BASE_DIGEST,
                 OCI_TITLE: meta.title,
                 OCI_DESCRIPTION: meta.description,
@@ -232,7 +236,7 @@ describe("SessionImage", () => {
             assert.ok(chrome.secretPaths.includes("registry"), "the registry credentials are not a secret");
             // Relative paths: the same on every machine, so moving the checkout changes nothing.
             assert.equal(chrome.inputs.build.context, "images/chrome-selkies");
-            assert.equal(chrome.inputs.build.dockerfile, "images/chrome-selkies/Dockerfile");
+            assert.equal(chrome.inputs.build.dockerfile, "images/app.Dockerfile");
             // The token never reaches a stack output.
             assert.doesNotMatch(JSON.stringify(run.outputs), /test-double-token/);
             assert.deepEqual(
@@ -244,7 +248,7 @@ describe("SessionImage", () => {
                     platform: "linux/amd64",
                     push: true,
                     base: { reference: digests["selkies-base"] },
-                    source: sourceInfo(meta.folder),
+                    source: sourceInfo(sourcePaths(meta)),
                     sourceUrl: sourceUrl(),
                     root: ROOT,
                     cwd: process.cwd(),

@@ -2,7 +2,7 @@
 import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as path from "path";
-import { buildArgs, loadCatalog, sourceInfo, sourceUrl } from "../../catalog";
+import { buildArgs, loadCatalog, sourceInfo, sourcePaths, sourceUrl } from "../../catalog";
 import { templateFor } from "../../components/streamspaceTemplates";
 import { ROOT } from "../harness";
 
@@ -27,11 +27,26 @@ describe("scripts/catalog.ts", () => {
         const expected = buildArgs(image, {
             platform: "linux/arm64",
             baseImage: "localhost/streamspace/selkies-base:local",
-            source: sourceInfo(image.folder),
+            source: sourceInfo(sourcePaths(image)),
             sourceUrl: sourceUrl(),
         });
         assert.deepStrictEqual(r.stdout.trim().split("\n"), Object.entries(expected).map(([k, v]) => `${k}=${v}`));
-        assert.ok(r.stdout.includes("BROWSER=chromium\n"));
+        assert.ok(r.stdout.includes("\nAPP_INSTALL_ENV=BROWSER=chromium\n"), r.stdout);
+        const amd64 = catalog("build-args", "chrome-selkies", "--base-image", "b");
+        assert.ok(amd64.stdout.includes("\nAPP_INSTALL_ENV=\n"), amd64.stdout);
+    });
+
+    it("build-args --offline takes image.yaml's offline install settings; offline lists how each offline build differs", () => {
+        const r = catalog("build-args", "chrome-selkies", "--base-image", "b", "--offline");
+        assert.strictEqual(r.status, 0, r.stderr);
+        assert.ok(r.stdout.includes("\nAPP_INSTALL_ENV=BROWSER=chromium\n"), r.stdout);
+        const facts = catalog("offline");
+        assert.strictEqual(facts.status, 0, facts.stderr);
+        assert.deepStrictEqual(facts.stdout.trim().split("\n"), [
+            "chrome-selkies\tleaves-out\tGoogle Chrome (dl.google.com): Debian's Chromium is installed instead",
+            "vscode-selkies\tneeds-internet\tVisual Studio Code comes only from Microsoft's apt repository (packages.microsoft.com)",
+        ]);
+        assert.strictEqual(catalog("offline", "chrome-selkies").status, 2);
     });
 
     it("template-env prints the env of the image's StreamSpace Template, and refuses an image without one", () => {
@@ -52,7 +67,9 @@ describe("scripts/catalog.ts", () => {
     });
 
     it("context and base name the folder, the Dockerfile and the base", () => {
-        assert.strictEqual(catalog("context", "chrome-selkies").stdout, "images/chrome-selkies Dockerfile\n");
+        assert.strictEqual(catalog("context", "chrome-selkies").stdout, "images/chrome-selkies ../app.Dockerfile\n");
+        assert.strictEqual(catalog("context", "chrome-selkies-kasmvnc").stdout, "images/chrome-selkies ../app.kasmvnc.Dockerfile\n");
+        assert.strictEqual(catalog("context", "selkies-base").stdout, "images/selkies-base Dockerfile\n");
         assert.strictEqual(catalog("base", "chrome-selkies").stdout, "selkies-base\n");
         assert.match(catalog("base", "selkies-base").stdout, /^external docker\.io\/library\/debian:bookworm-slim@sha256:[a-f0-9]{64}\n$/);
     });

@@ -3,7 +3,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { DockerfileParser } from "dockerfile-ast";
+import { loadCatalog } from "../../catalog";
 import { dockerfileWithScripts } from "../../catalog/dockerfileStandards";
 import { STANDARD_PORTS } from "../../catalog/imageStandard";
 import { ROOT } from "../harness";
@@ -26,7 +26,10 @@ case $cmd in
   order) printf '%s\\n' selkies-base chrome-selkies turn-relay ;;
   base) if [ "$image" != chrome-selkies ]; then echo "external docker.io/library/debian:bookworm-slim@sha256:3783cc01"; else echo selkies-base; fi ;;
   context) echo "images/$image Dockerfile" ;;
-  build-args) echo "BASE_IMAGE=$7"; echo "OCI_TITLE=Title of $image" ;;
+  build-args) echo "BASE_IMAGE=$7"; echo "OCI_TITLE=Title of $image"; if [ "$image" = chrome-selkies ] && [ "$8" = --offline ]; then echo "APP_INSTALL_ENV=BROWSER=chromium"; fi ;;
+  offline)
+    [ -z "\${FAKE_OFFLINE_FAIL:-}" ] || { echo "catalog: images/chrome-selkies/image.yaml:20: field 'offline': unknown field" >&2; exit 1; }
+    if [ -n "\${FAKE_OFFLINE:-}" ]; then printf '%b' "$FAKE_OFFLINE"; else printf 'chrome-selkies\\tleaves-out\\t%s\\n' "Google Chrome (dl.google.com): Debian's Chromium is installed instead"; fi ;;
   template-env) echo "SELKIES_ENABLE_BASIC_AUTH=false" ;;
 esac`,
     buildah: `
@@ -162,12 +165,13 @@ describe("scripts/offline-images.sh (with test doubles for buildah, podman and d
         const baseRef = /PASS build selkies-base \(.*, (localhost\/streamspace-offline\/selkies-base@sha256:[0-9a-f]{64})\)/.exec(r.out)?.[1];
         assert.ok(baseRef, r.out);
         assert.ok(builds[1].includes(`--build-arg BASE_IMAGE=${baseRef} `), builds[1]);
-        assert.match(builds[1], /--build-arg BROWSER=chromium/);
+        assert.match(builds[1], /--build-arg APP_INSTALL_ENV=BROWSER=chromium /);
+        assert.match(r.out, /build chrome-selkies: images\/chrome-selkies\/Dockerfile on \S+ \(BROWSER=chromium\)/);
         const report = fs.readFileSync(path.join(dir, "report.tsv"), "utf8");
         assert.match(report, /^chrome-selkies\tlayer\t512000000\t\|1 A=b \/bin\/sh -c apt-get install chromium$/m);
         assert.match(report, /^selkies-base\tbuild_seconds\t[0-9.]+$/m);
         assert.match(report, /^debian-bookworm\tdebootstrap_cached\tno$/m);
-        assert.match(r.out, /Left out of the offline build[^]*chrome-selkies \(BROWSER=chromium\): Google Chrome/);
+        assert.match(r.out, /Left out of the offline build[^]*- chrome-selkies: Google Chrome \(dl\.google\.com\): Debian's Chromium is installed instead/);
         assert.doesNotMatch(r.out, /^\s+- selkies-base/m, "selkies-base is built as published");
     });
 
@@ -308,9 +312,7 @@ describe("scripts/offline-images.sh (with test doubles for buildah, podman and d
     });
 
     it("lists an image that needs the internet as left out, with the reason, and its children as not built", () => {
-        const conf = path.join(dir, "offline.conf");
-        fs.writeFileSync(conf, "selkies-base  needs-internet  its runtime comes from a vendor download\n");
-        const r = run(dir, ["--no-boot"], { OFFLINE_IMAGES_CONF: conf });
+        const r = run(dir, ["--no-boot"], { FAKE_OFFLINE: "selkies-base\\tneeds-internet\\tits runtime comes from a vendor download\\n" });
         assert.equal(r.status, 0, r.out);
         assert.match(r.out, /- selkies-base: not built: its runtime comes from a vendor download/);
         assert.match(r.out, /SKIP build selkies-base: needs the internet: its runtime comes from a vendor download/);
@@ -318,12 +320,12 @@ describe("scripts/offline-images.sh (with test doubles for buildah, podman and d
         assert.deepEqual(r.calls.filter((c) => c.startsWith("buildah")).map((c) => /-t (\S+)/.exec(c)![1]), ["localhost/streamspace-offline/turn-relay:offline"]);
     });
 
-    it("rejects a configuration line that leaves out something without saying what", () => {
-        const conf = path.join(dir, "offline.conf");
-        fs.writeFileSync(conf, "# comment\nchrome-selkies BROWSER=chromium\n");
-        const r = run(dir, ["--no-boot"], { OFFLINE_IMAGES_CONF: conf });
+    it("stops before any build when the catalog's offline facts cannot be read, passing on the catalog's message", () => {
+        const r = run(dir, ["--no-boot"], { FAKE_OFFLINE_FAIL: "1" });
         assert.equal(r.status, 1);
-        assert.ok(r.out.includes(`${conf}:2: say what the build arguments of 'chrome-selkies' leave out`), r.out);
+        assert.ok(r.out.includes("images/chrome-selkies/image.yaml:20: field 'offline': unknown field"), r.out);
+        assert.match(r.out, /could not read the offline build facts from the catalog/);
+        assert.deepEqual(r.calls.filter((c) => c.startsWith("buildah")), []);
     });
 
     it("builds only the asked image and the bases below it with --only", () => {
@@ -451,30 +453,20 @@ describe("scripts/test-image.sh (with a stand-in container engine whose containe
     });
 });
 
-describe("scripts/offline-images.conf", () => {
-    const conf = fs.readFileSync(path.join(ROOT, "scripts", "offline-images.conf"), "utf8");
-    const entries = conf
-        .split("\n")
-        .map((l) => l.replace(/#.*/, "").trim())
-        .filter((l) => l !== "")
-        .map((l) => l.split(/\s+/));
-
-    it("passes only build arguments the image's Dockerfile declares, with a value it accepts", () => {
-        assert.deepEqual(entries.map(([image]) => image), ["chrome-selkies", "vscode-selkies"], "the images offline-images.conf lists");
-        for (const [image, ...words] of entries) {
-            if (words[0] === "needs-internet") continue;
-            const dockerfile = fs.readFileSync(path.join(ROOT, "images", image, "Dockerfile"), "utf8");
+describe("image.yaml's offline install settings", () => {
+    it("name settings the image's install script branches on, with a value it accepts", () => {
+        const catalog = loadCatalog(ROOT);
+        const withSettings = catalog.images.filter((i) => i.offline && "install" in i.offline);
+        assert.deepEqual(withSettings.map((i) => i.name), ["chrome-selkies"], "the images with offline install settings");
+        for (const image of withSettings) {
+            const file = path.join(ROOT, image.folder, image.dockerfile);
             // What the build runs: the Dockerfile and the install script it runs.
-            const built = dockerfileWithScripts(dockerfile, path.join(ROOT, "images", image));
-            const declared = DockerfileParser.parse(dockerfile)
-                .getInstructions()
-                .filter((i) => i.getKeyword() === "ARG")
-                .map((i) => i.getArguments()[0]?.getValue().split("=")[0]);
-            for (const arg of words.filter((w) => /^[A-Z_][A-Z0-9_]*=/.test(w))) {
-                const [key, value] = arg.split("=");
-                assert.ok(declared.includes(key), `images/${image}/Dockerfile declares no ARG ${key}, so the offline build would not leave anything out`);
+            const built = dockerfileWithScripts(fs.readFileSync(file, "utf8"), path.join(ROOT, image.folder));
+            assert.match(built, /\benv \$\{APP_INSTALL_ENV\}/, `${file} does not pass APP_INSTALL_ENV to the install`);
+            for (const [key, value] of Object.entries(image.offline && "install" in image.offline ? image.offline.install : {})) {
+                assert.match(built, new RegExp(`\\$\\{${key}\\b`), `${image.name}: its install script never reads ${key}`);
                 // The build branches on the value (a shell case arm `value)`), so the value selects the offline path.
-                assert.ok(new RegExp(`\\b${value}\\)`).test(built), `images/${image}/Dockerfile and its install script have no branch for ${key}=${value}`);
+                assert.ok(new RegExp(`\\b${value}\\)`).test(built), `${image.name}: its install script has no branch for ${key}=${value}`);
             }
         }
     });

@@ -164,14 +164,14 @@ describe(`${SIGNING_KEY_HELPER}: where the images find it`, () => {
 
     it("the builds that add a vendor's apt repository run it (Chrome, Firefox, VS Code, both flavours; through their install script)", () => {
         assert.deepStrictEqual(
-            callers.map((d) => d.file).sort(),
+            callers.map((d) => `${d.image.name} ${d.file}`).sort(),
             [
-                "images/chrome-selkies/Dockerfile",
-                "images/chrome-selkies/Dockerfile.kasmvnc",
-                "images/firefox-selkies/Dockerfile",
-                "images/firefox-selkies/Dockerfile.kasmvnc",
-                "images/vscode-selkies/Dockerfile",
-                "images/vscode-selkies/Dockerfile.kasmvnc",
+                "chrome-selkies images/app.Dockerfile",
+                "chrome-selkies-kasmvnc images/app.kasmvnc.Dockerfile",
+                "firefox-selkies images/app.Dockerfile",
+                "firefox-selkies-kasmvnc images/app.kasmvnc.Dockerfile",
+                "vscode-selkies images/app.Dockerfile",
+                "vscode-selkies-kasmvnc images/app.kasmvnc.Dockerfile",
             ].sort(),
         );
     });
@@ -181,8 +181,11 @@ describe(`${SIGNING_KEY_HELPER}: where the images find it`, () => {
             if (catalog.chain(image.name).some((i) => i.name === "selkies-base" && i.name !== image.name)) continue;
             const text = fs.readFileSync(path.join(ROOT, file), "utf8");
             const instructions = DockerfileParser.parse(text).getInstructions();
-            const copy = instructions.find((i) => i.getKeyword() === "COPY" && i.getArgumentsContent() === `${HELPER_PATH} /usr/local/sbin/${SIGNING_KEY_HELPER}`);
-            assert.ok(copy, `${file} is not built on selkies-base: it needs COPY ${HELPER_PATH} /usr/local/sbin/${SIGNING_KEY_HELPER}`);
+            // The helper itself, or the whole rootfs/ of a folder that holds it.
+            const copy = instructions.find(
+                (i) => i.getKeyword() === "COPY" && [`${HELPER_PATH} /usr/local/sbin/${SIGNING_KEY_HELPER}`, "rootfs/ /"].includes(i.getArgumentsContent() ?? ""),
+            );
+            assert.ok(copy, `${file} is not built on selkies-base: it needs COPY ${HELPER_PATH} /usr/local/sbin/${SIGNING_KEY_HELPER} (or COPY rootfs/ /)`);
             const runner = instructions.find(
                 (i) =>
                     i.getKeyword() === "RUN" &&

@@ -4,6 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
 import { RULES, RuleId, Violation, checkCatalogDockerfiles, checkDockerfile, formatViolation } from "../../catalog/dockerfileStandards";
+import { loadCatalog } from "../../catalog";
 import { SELKIES_ENV, STANDARD_ENV, STANDARD_PORTS } from "../../catalog/imageStandard";
 import { ROOT } from "../harness";
 
@@ -41,6 +42,7 @@ describe("image standard: Dockerfile checker", () => {
             assert.deepStrictEqual(at("expose-ports"), [3]);
             assert.deepStrictEqual(at("non-root-user"), [3]);
             assert.deepStrictEqual(at("apt-through-placeholders"), [16]);
+            assert.deepStrictEqual(at("arg-not-shadowed"), [17]);
             assert.ok(at("healthcheck").every((l) => l === 13) && at("healthcheck").length === 3, `healthcheck lines: ${at("healthcheck")}`);
         });
 
@@ -133,20 +135,27 @@ describe("image standard: Dockerfile checker", () => {
         }
     });
 
-    it("every Dockerfile under images/, LinuxServer flavours included, verifies its downloads", () => {
-        // The catalog check covers each folder's standard Dockerfile only; the flavours download too.
-        const files = fs.readdirSync(path.join(ROOT, "images")).flatMap((folder) =>
-            fs.existsSync(path.join(ROOT, "images", folder)) && fs.statSync(path.join(ROOT, "images", folder)).isDirectory()
-                ? fs.readdirSync(path.join(ROOT, "images", folder)).filter((f) => /^Dockerfile(\..+)?$/.test(f)).map((f) => path.join("images", folder, f))
-                : [],
-        );
-        assert.ok(files.some((f) => f.endsWith(".kasmvnc")), `no LinuxServer flavour among ${files.join(", ")}`);
-        const unverified = files.flatMap((f) =>
-            checkDockerfile(f, fs.readFileSync(path.join(ROOT, f), "utf8"), { context: path.join(ROOT, path.dirname(f)) })
+    it("every build of the catalog, LinuxServer flavours included, verifies its downloads", () => {
+        // The catalog check covers each folder's standard build only; the flavours download too. A
+        // shared Dockerfile is checked with each build context it runs in.
+        const builds = loadCatalog(ROOT).images.map((i) => ({ file: path.join(i.folder, i.dockerfile), context: path.join(ROOT, i.folder) }));
+        assert.ok(builds.some((b) => b.file === path.join("images", "app.kasmvnc.Dockerfile")), `no LinuxServer flavour among ${builds.map((b) => b.file).join(", ")}`);
+        const unverified = builds.flatMap((b) =>
+            checkDockerfile(b.file, fs.readFileSync(path.join(ROOT, b.file), "utf8"), { context: b.context })
                 .violations.filter((v) => v.rule === "verified-downloads")
                 .map(formatViolation),
         );
         assert.deepStrictEqual(unverified, []);
+    });
+
+    it("every Dockerfile under images/ is one a catalog image builds with", () => {
+        const used = new Set(loadCatalog(ROOT).images.map((i) => path.join(i.folder, i.dockerfile)));
+        const onDisk = fs.readdirSync(path.join(ROOT, "images"), { withFileTypes: true }).flatMap((e) =>
+            e.isDirectory()
+                ? fs.readdirSync(path.join(ROOT, "images", e.name)).filter((f) => /^Dockerfile(\..+)?$/.test(f)).map((f) => path.join("images", e.name, f))
+                : /\.Dockerfile$/.test(e.name) ? [path.join("images", e.name)] : [],
+        );
+        assert.deepStrictEqual(onDisk.filter((f) => !used.has(f)), []);
     });
 
     it("a catalog child inherits health check, ports, env and user from its base but not its labels", () => {
@@ -154,6 +163,17 @@ describe("image standard: Dockerfile checker", () => {
         const child = "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nRUN true\n";
         const v = checkDockerfile("child", child, { selkies: true, inherited: base.facts }).violations;
         assert.deepStrictEqual([...new Set(v.map((x) => x.rule))], ["required-labels"]);
+    });
+
+    it("refuses a build argument named like an ENV the base sets (the ENV would win), and accepts ARG then ENV of one name", () => {
+        const base = checkDockerfile("base", goodDockerfile(), { selkies: true });
+        const shadowed = "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nARG APP_WINDOW_CLASS\nENV APP_WINDOW_CLASS=${APP_WINDOW_CLASS}\n";
+        const v = checkDockerfile("child", shadowed, { selkies: true, inherited: base.facts }).violations.filter((x) => x.rule === "arg-not-shadowed");
+        assert.deepStrictEqual(v.map(formatViolation), [
+            "child:3: [arg-not-shadowed] ARG APP_WINDOW_CLASS: an ENV APP_WINDOW_CLASS is already set (to ''), and ENV wins over ARG, so the build argument would be ignored; give the argument another name",
+        ]);
+        const renamed = "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nARG APP_WINDOW\nENV APP_WINDOW_CLASS=${APP_WINDOW}\nARG OWN\nENV OWN=${OWN}\n";
+        assert.deepStrictEqual(checkDockerfile("child", renamed, { selkies: true, inherited: base.facts }).violations.filter((x) => x.rule === "arg-not-shadowed"), []);
     });
 
     it("a child of a base with placeholders must install through streamspace-apt-install", () => {

@@ -1,18 +1,26 @@
 ARG BASE_IMAGE
 FROM ${BASE_IMAGE}
-# The LinuxServer-compatible flavour of Blender: LinuxServer's KasmVNC base (pinned by digest in
-# image.yaml, passed as BASE_IMAGE by the catalog) serves the desktop on 3000 (HTTP) and 3001
-# (HTTPS), remaps its user abc to PUID/PGID, keeps the home in /config and protects the web UI with
-# CUSTOM_USER/PASSWORD. Its s6 init starts as root and drops to abc before the desktop starts, so
-# this image ends without USER, as every LinuxServer image does.
+# The LinuxServer-compatible flavour of an application (image.yaml's `app:`), built from its folder:
+# LinuxServer's KasmVNC base (pinned by digest in image.yaml, passed as BASE_IMAGE by the catalog)
+# serves the desktop on 3000 (HTTP) and 3001 (HTTPS), remaps its user abc to PUID/PGID, keeps the
+# home in /config and protects the web UI with CUSTOM_USER/PASSWORD. Its s6 init starts as root and
+# drops to abc before the desktop starts, so this image ends without USER, as every LinuxServer
+# image does.
 
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
-ENV TITLE="Blender"
+ARG APP_NAME
+ENV TITLE="${APP_NAME}"
 
+# rootfs/ first: the base has no selkies-base files, and what install.sh may need (the signing-key
+# helper, dpkg's paths to leave out) comes from the application's folder.
+COPY rootfs/ /
+
+# The application, by install.sh (shared with app.Dockerfile), with apt-get as this base installs
+# and the settings of image.yaml's app.platformInstall in its environment.
 ARG DEBIAN_FRONTEND=noninteractive
-# The application, by install.sh (shared with Dockerfile), with apt-get as this base installs.
+ARG APP_INSTALL_ENV=""
 COPY install.sh /usr/local/share/streamspace/install.sh
-RUN APT_INSTALL="apt-get install -y --no-install-recommends" bash /usr/local/share/streamspace/install.sh
+RUN env ${APP_INSTALL_ENV} APT_INSTALL="apt-get install -y --no-install-recommends" bash /usr/local/share/streamspace/install.sh
 
 # LinuxServer's convention: the desktop session runs /defaults/autostart, which starts the
 # application and restarts it whenever it is closed.
