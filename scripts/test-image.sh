@@ -427,9 +427,33 @@ check_webrtc() {
     "$ENGINE" rm -f "$name" >/dev/null 2>&1 || true
 }
 
+# Something that moves on the screen, run by the session's shell: a small window (x11-apps' xlogo,
+# override-redirect so that the window manager leaves it unmaximised) goes back and forth over a
+# larger one that stays put. Only the still xlogo beneath repaints what the small one uncovers; the
+# application below both is never asked to, so the motion costs it nothing.
+read -r -d '' MOTION_SCRIPT <<'EOF' || true
+export DISPLAY=${DISPLAY:-:0}
+window_of() { xwininfo -root -children | awk -v g=" $1+" 'index($0, g) { print $1; exit }'; }
+xlogo -xrm "*overrideRedirect: True" -geometry 400x200+0+300 &
+sleep 0.3
+xlogo -xrm "*overrideRedirect: True" -geometry 120x80+0+360 &
+for _ in $(seq 50); do
+    backdrop=$(window_of 400x200) window=$(window_of 120x80)
+    [ -n "$backdrop" ] && [ -n "$window" ] && break
+    sleep 0.1
+done
+x=0 step=8
+while :; do
+    x=$((x + step))
+    if [ "$x" -ge 280 ]; then step=-8; elif [ "$x" -le 0 ]; then step=8; fi
+    xdotool windowmove "$window" "$x" 360 windowraise "$window"
+    sleep 0.02
+done
+EOF
+
 # Selkies' JPEG encoder (SELKIES_ENCODER=jpeg): stripes that a worker decodes and draws, sent only
-# where the screen changes. A small window (x11-apps' xlogo, outside the window manager) moves across
-# the screen while the probe counts the pictures the page shows.
+# where the screen changes. MOTION_SCRIPT moves something while the probe counts the pictures the
+# page shows.
 check_jpeg() {
     local name="$RUN_ID-jpeg" web
     if [ "$STREAM" = no ]; then
@@ -446,22 +470,7 @@ check_jpeg() {
         return
     fi
     web=$(host_port "$name" "$PORT_SELKIES")
-    # shellcheck disable=SC2016 # expanded by the container's shell
-    "$ENGINE" exec -d -e RIGHT=$((WIDTH - 220)) "$name" sh -c '
-        export DISPLAY=${DISPLAY:-:0}
-        xlogo -xrm "*overrideRedirect: True" -geometry 200x120+0+300 &
-        for _ in $(seq 50); do
-            window=$(xwininfo -root -children | awk "/ 200x120\\+/ { print \$1; exit }")
-            [ -n "$window" ] && break
-            sleep 0.1
-        done
-        x=0 step=12
-        while :; do
-            x=$((x + step))
-            if [ "$x" -ge "$RIGHT" ]; then step=-12; elif [ "$x" -le 0 ]; then step=12; fi
-            xdotool windowmove "$window" "$x" 300
-            sleep 0.02
-        done' >/dev/null
+    "$ENGINE" exec -d "$name" sh -c "$MOTION_SCRIPT" >/dev/null
     # The rate follows the motion and the CPU left over on the host: this checks that pictures flow.
     probe jpeg "$web" "${PROBE_EXTRA[@]}" PROBE_MIN_FPS=1
     if [ "$(probe_field verdict)" = pass ] && [ "$(probe_field transport)" = websockets ] && [ -z "$(probe_field codec)" ]; then

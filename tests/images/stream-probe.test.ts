@@ -160,6 +160,18 @@ describe("stream-probe image: the probe", function () {
         assertPng(r.screenshot);
     });
 
+    it("counts the canvas that shows the stream, not a still one of the same size before it", async () => {
+        const run = await runProbe({
+            PROBE_URL: `${open.url}stripes.html?decoy=1`,
+            PROBE_SECONDS: "3",
+            PROBE_EXPECT_WIDTH: "640",
+            PROBE_EXPECT_HEIGHT: "360",
+            PROBE_SCREENSHOT: path.join(tmp, "stripes-decoy.png"),
+        });
+        assert.equal(run.code, 0, explain(run));
+        assert.ok((run.result.framesDecoded as number) >= 15, `only ${run.result.framesDecoded} frames in 3 s`);
+    });
+
     it("fails with frozen-frames on a canvas that shows one picture and never changes (a desktop where nothing moves)", async () => {
         const run = await runProbe({ PROBE_URL: `${open.url}stripes.html?still=1`, PROBE_SECONDS: "3", PROBE_SCREENSHOT: path.join(tmp, "still.png") });
         assert.equal(run.code, 1, explain(run));

@@ -115,16 +115,13 @@ const SCREENSHOT_LOG_LINE = 4096;
  *   codec: string | null, roundTripTimeMs: number | null, colours: number | null
  * }} VideoStats
  * @typedef {{ frames: number, width: number, height: number, codec: string | null, colours: number | null, colouredAt: number, at: number }} DecoderCount
- * @typedef {{
- *   frames: number, width: number, height: number, colours: number | null, colouredAt: number, at: number,
- *   watching: boolean
- * }} CanvasCount
+ * @typedef {{ frames: number, width: number, height: number, colours: number | null, colouredAt: number, at: number }} CanvasCount
  * @typedef {{
  *   secureContext: boolean, webCodecs: boolean, openSockets: number, peers: PeerState[],
  *   video: VideoStats | null
  * }} Sample
  * @typedef {{
- *   peers: RTCPeerConnection[], sockets: WebSocket[], decoders: DecoderCount[], shown: CanvasCount,
+ *   peers: RTCPeerConnection[], sockets: WebSocket[], decoders: DecoderCount[], canvases: CanvasCount[],
  *   watchCanvases: () => void, countColours: (source: CanvasImageSource, width: number, height: number) => number
  * }} PageState
  */
@@ -305,12 +302,14 @@ function httpStatus(url, headers, timeoutMs) {
 function instrumentPage(key, grid) {
     /** The grid a shown canvas is copied to, to tell its pictures apart. */
     const WATCH_GRID = { width: 160, height: 90 };
+    /** The largest visible canvases watched on each animation frame. */
+    const WATCH_MAX_CANVASES = 4;
     /** @type {PageState} */
     const state = {
         peers: [],
         sockets: [],
         decoders: [],
-        shown: { frames: 0, width: 0, height: 0, colours: null, colouredAt: -Infinity, at: 0, watching: false },
+        canvases: [],
         watchCanvases: () => undefined,
         countColours(source, width, height) {
             if (!width || !height) return 0;
@@ -352,54 +351,56 @@ function instrumentPage(key, grid) {
 
     // A stream drawn on a canvas by code the page cannot see: Selkies' JPEG and striped H.264
     // encoders send stripes that a worker decodes and composites on an OffscreenCanvas, shown
-    // through the page's <canvas>. Once started (samplePage), every animation frame copies the
-    // largest visible canvas to a small grid; each change of that picture is a presented frame.
-    const shown = state.shown;
-    const watchCanvas = new OffscreenCanvas(WATCH_GRID.width, WATCH_GRID.height);
-    const gridCtx = /** @type {OffscreenCanvasRenderingContext2D} */ (watchCanvas.getContext("2d", { willReadFrequently: true }));
-    /** @type {HTMLCanvasElement | null} */
-    let watched = null;
-    /** @type {number | null} */
-    let lastPicture = null;
-    const watch = () => {
-        /** @type {HTMLCanvasElement | null} */
-        let largest = null;
-        for (const canvas of Array.from(document.querySelectorAll("canvas"))) {
-            if (canvas.width === 0 || canvas.height === 0 || canvas.getClientRects().length === 0) continue;
-            if (!largest || canvas.width * canvas.height > largest.width * largest.height) largest = canvas;
+    // through the page's <canvas>. Once started (samplePage), every animation frame copies each
+    // visible canvas (the largest few) to a small grid; each change of a canvas's picture is a
+    // frame it showed. The stream is the busiest: a page may show other canvases, still or not.
+    const watchGrid = new OffscreenCanvas(WATCH_GRID.width, WATCH_GRID.height);
+    const gridCtx = /** @type {OffscreenCanvasRenderingContext2D} */ (watchGrid.getContext("2d", { willReadFrequently: true }));
+    /** @type {Map<HTMLCanvasElement, { count: CanvasCount, picture: number | null }>} */
+    const watched = new Map();
+    /** @param {HTMLCanvasElement} canvas */
+    const watchOne = (canvas) => {
+        let entry = watched.get(canvas);
+        if (!entry) {
+            entry = { count: { frames: 0, width: 0, height: 0, colours: null, colouredAt: -Infinity, at: 0 }, picture: null };
+            watched.set(canvas, entry);
+            state.canvases.push(entry.count);
         }
-        if (largest !== watched) {
-            watched = largest;
-            lastPicture = null;
-        }
-        if (largest) {
-            try {
-                gridCtx.clearRect(0, 0, WATCH_GRID.width, WATCH_GRID.height);
-                gridCtx.drawImage(largest, 0, 0, WATCH_GRID.width, WATCH_GRID.height);
-                const pixels = gridCtx.getImageData(0, 0, WATCH_GRID.width, WATCH_GRID.height).data;
-                // FNV-1a over the grid's pixels.
-                let hash = 0x811c9dc5;
-                for (let i = 0; i < pixels.length; i++) hash = Math.imul(hash ^ pixels[i], 0x01000193);
-                if (lastPicture !== null && hash !== lastPicture) {
-                    shown.frames += 1;
-                    shown.at = performance.now();
-                }
-                lastPicture = hash;
-                shown.width = largest.width;
-                shown.height = largest.height;
-                if (performance.now() - shown.colouredAt >= 1000) {
-                    shown.colouredAt = performance.now();
-                    shown.colours = state.countColours(largest, largest.width, largest.height);
-                }
-            } catch {
-                shown.colours = null;
+        const count = entry.count;
+        try {
+            gridCtx.clearRect(0, 0, WATCH_GRID.width, WATCH_GRID.height);
+            gridCtx.drawImage(canvas, 0, 0, WATCH_GRID.width, WATCH_GRID.height);
+            const pixels = gridCtx.getImageData(0, 0, WATCH_GRID.width, WATCH_GRID.height).data;
+            // FNV-1a over the grid's pixels.
+            let hash = 0x811c9dc5;
+            for (let i = 0; i < pixels.length; i++) hash = Math.imul(hash ^ pixels[i], 0x01000193);
+            if (entry.picture !== null && hash !== entry.picture) {
+                count.frames += 1;
+                count.at = performance.now();
             }
+            entry.picture = hash;
+            count.width = canvas.width;
+            count.height = canvas.height;
+            if (performance.now() - count.colouredAt >= 1000) {
+                count.colouredAt = performance.now();
+                count.colours = state.countColours(canvas, canvas.width, canvas.height);
+            }
+        } catch {
+            count.colours = null;
         }
+    };
+    const watch = () => {
+        const visible = Array.from(document.querySelectorAll("canvas"))
+            .filter((c) => c.width > 0 && c.height > 0 && c.getClientRects().length > 0)
+            .sort((x, y) => y.width * y.height - x.width * x.height)
+            .slice(0, WATCH_MAX_CANVASES);
+        for (const canvas of visible) watchOne(canvas);
         requestAnimationFrame(watch);
     };
+    let watching = false;
     state.watchCanvases = () => {
-        if (shown.watching) return;
-        shown.watching = true;
+        if (watching) return;
+        watching = true;
         requestAnimationFrame(watch);
     };
 
@@ -530,15 +531,20 @@ async function samplePage(key) {
     state.decoders.forEach((d, i) => {
         if (d.frames >= 2 && (busiest < 0 || d.frames > state.decoders[busiest].frames)) busiest = i;
     });
-    const shown = state.shown;
+    // The canvas that showed the most frames.
+    let busiestCanvas = -1;
+    state.canvases.forEach((c, i) => {
+        if (c.frames > 0 && (busiestCanvas < 0 || c.frames > state.canvases[busiestCanvas].frames)) busiestCanvas = i;
+    });
+    const shown = busiestCanvas >= 0 ? state.canvases[busiestCanvas] : undefined;
     if (!(sample.video && sample.video.framesDecoded > 0)) {
         // Neither: watch the canvases for a stream that the page's code never decodes itself.
         if (busiest < 0) state.watchCanvases();
         // A decoder still putting out frames wins; else the shown canvas, if it changed since (a
         // client that switches encoders leaves its old decoder behind).
         const decoderLive = busiest >= 0 && performance.now() - state.decoders[busiest].at < 1000;
-        if (!decoderLive && shown.frames > 0 && (busiest < 0 || shown.at > state.decoders[busiest].at)) {
-            sample.video = { key: "canvas", transport: "websockets", framesDecoded: shown.frames, width: shown.width, height: shown.height, codec: null, roundTripTimeMs: null, colours: shown.colours };
+        if (!decoderLive && shown && (busiest < 0 || shown.at > state.decoders[busiest].at)) {
+            sample.video = { key: `canvas/${busiestCanvas}`, transport: "websockets", framesDecoded: shown.frames, width: shown.width, height: shown.height, codec: null, roundTripTimeMs: null, colours: shown.colours };
             return sample;
         }
         if (busiest >= 0) {
@@ -774,7 +780,7 @@ async function measure(config, page, deadline, result, onLoaded) {
         throw new ProbeFailure("wrong-resolution", `decoded ${result.width}x${result.height}, expected ${config.expectWidth}x${config.expectHeight}`);
     }
     if (result.fps < config.minFps) throw new ProbeFailure("low-fps", `${result.fps} fps over ${measuredSeconds} s, below PROBE_MIN_FPS=${config.minFps}`);
-    const what = base.key === "canvas" ? "frames shown on the page's canvas" : "frames decoded";
+    const what = base.key.startsWith("canvas/") ? "frames shown on the page's canvas" : "frames decoded";
     result.detail = `${counted} ${what} in ${measuredSeconds} s at ${result.fps} fps, ${result.width}x${result.height}${result.codec ? ` ${result.codec}` : ""} over ${result.transport}${result.colours === null ? "" : `, ${result.colours} colours`}`;
 }
 
