@@ -16,6 +16,10 @@ export const REPO_ROOT = path.resolve(__dirname, "..");
  * protocol, relative to `images/`.
  */
 export const APP_DOCKERFILES: Partial<Record<StreamingProtocol, string>> = { selkies: "app.Dockerfile", kasmvnc: "app.kasmvnc.Dockerfile" };
+/** The shared Dockerfiles, as the catalog's messages name them. */
+const APP_DOCKERFILE_PATHS = Object.values(APP_DOCKERFILES)
+    .map((f) => `images/${f}`)
+    .join(" or ");
 
 /** One buildable image of the catalog: an image folder, or a variant declared in its metadata. */
 export interface CatalogImage {
@@ -204,7 +208,7 @@ function imagesOfFolder(root: string, folder: string, problems: string[], lines:
     };
     const dockerfile = dockerfileFor(meta.streamingProtocol);
     if (!dockerfile) {
-        problems.push(`images/${folder}/Dockerfile: missing (an application on ${Object.values(APP_DOCKERFILES).map((f) => `images/${f}`).join(" or ")} declares \`app:\` in ${METADATA_FILE} instead)`);
+        problems.push(`images/${folder}/Dockerfile: missing (an application on ${APP_DOCKERFILE_PATHS} declares \`app:\` in ${METADATA_FILE} instead)`);
     }
     const image: CatalogImage = {
         name: folder,
@@ -236,7 +240,7 @@ function imagesOfFolder(root: string, folder: string, problems: string[], lines:
         }
         const variantDockerfile = v.dockerfile ?? dockerfileFor(v.streamingProtocol);
         if (!variantDockerfile) {
-            problems.push(`${at(["variants", i])}: variant '${v.name}': no Dockerfile (name one with \`dockerfile:\`, or declare \`app:\` for ${Object.values(APP_DOCKERFILES).map((f) => `images/${f}`).join(" or ")})`);
+            problems.push(`${at(["variants", i])}: variant '${v.name}': no Dockerfile (name one with \`dockerfile:\`, or declare \`app:\` for ${APP_DOCKERFILE_PATHS})`);
         }
         images.push({
             ...image,
@@ -308,12 +312,13 @@ export interface SourceInfo {
 }
 
 /**
- * Revision and date of the last commit touching a folder. Tied to the folder, not to HEAD, so a
- * commit elsewhere leaves the image's build inputs unchanged and the image is not rebuilt.
+ * Revision and date of the last commit touching an image's sources (`sourcePaths`: its folder, and
+ * a shared Dockerfile). Tied to them, not to HEAD, so a commit elsewhere leaves the image's build
+ * inputs unchanged and the image is not rebuilt.
  */
-export function sourceInfo(folder: string | readonly string[], root: string = REPO_ROOT): SourceInfo {
+export function sourceInfo(paths: string | readonly string[], root: string = REPO_ROOT): SourceInfo {
     try {
-        const out = execFileSync("git", ["log", "-1", "--format=%H %cI", "--", ...(typeof folder === "string" ? [folder] : folder)], {
+        const out = execFileSync("git", ["log", "-1", "--format=%H %cI", "--", ...(typeof paths === "string" ? [paths] : paths)], {
             cwd: root,
             encoding: "utf8",
             stdio: ["ignore", "pipe", "ignore"],

@@ -52,7 +52,7 @@
  * copy. Over WebRTC every RTCPeerConnection is kept and the probe reads its getStats(); the colours
  * come from the <video> element the track plays in. Selkies' striped encoders (JPEG) are decoded and
  * drawn by a worker on an OffscreenCanvas, out of the page's sight: with neither of the above, the
- * probe watches the page's largest visible canvas and counts each new picture it shows. The password
+ * probe watches the page's visible canvases and counts the new pictures of the busiest. The password
  * is never printed, never put on a command line, and not passed to Chromium's environment;
  * Playwright answers the browser's auth challenge with it, for the session's origin only.
  */
@@ -527,15 +527,11 @@ async function samplePage(key) {
     }
     // The WebSockets stream: the busiest decoder, once past the single frames a client decodes to
     // test what the browser supports. A WebRTC stream with frames wins.
-    let busiest = -1;
-    state.decoders.forEach((d, i) => {
-        if (d.frames >= 2 && (busiest < 0 || d.frames > state.decoders[busiest].frames)) busiest = i;
-    });
+    /** The index of the count with the most frames, at least `least` of them; -1 when none has. @param {{ frames: number }[]} counts @param {number} least */
+    const busiestOf = (counts, least) => counts.reduce((best, c, i) => (c.frames >= least && (best < 0 || c.frames > counts[best].frames) ? i : best), -1);
+    const busiest = busiestOf(state.decoders, 2);
     // The canvas that showed the most frames.
-    let busiestCanvas = -1;
-    state.canvases.forEach((c, i) => {
-        if (c.frames > 0 && (busiestCanvas < 0 || c.frames > state.canvases[busiestCanvas].frames)) busiestCanvas = i;
-    });
+    const busiestCanvas = busiestOf(state.canvases, 1);
     const shown = busiestCanvas >= 0 ? state.canvases[busiestCanvas] : undefined;
     if (!(sample.video && sample.video.framesDecoded > 0)) {
         // Neither: watch the canvases for a stream that the page's code never decodes itself.
